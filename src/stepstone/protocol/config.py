@@ -185,14 +185,18 @@ class RegisterRequest(BaseModel):
     model_config = _LENIENT
 
     url: str
-    app_name: str = Field(validation_alias=AliasChoices("appName", "appname", "app_name"), serialization_alias="appName")
+    app_name: str = Field(
+        validation_alias=AliasChoices("appName", "appname", "app_name"), serialization_alias="appName"
+    )
     sdk: str = ""
     framework: str | None = None
-    app_version: str | None = Field(default=None, validation_alias=AliasChoices("appVersion", "app_version"),
-                                    serialization_alias="appVersion")
+    app_version: str | None = Field(
+        default=None, validation_alias=AliasChoices("appVersion", "app_version"), serialization_alias="appVersion"
+    )
     v: str = "0.1"
-    deploy_type: str | None = Field(default=None, validation_alias=AliasChoices("deployType", "deploy_type"),
-                                    serialization_alias="deployType")
+    deploy_type: str | None = Field(
+        default=None, validation_alias=AliasChoices("deployType", "deploy_type"), serialization_alias="deployType"
+    )
     capabilities: dict[str, Any] | None = None
     functions: list[FunctionConfig] = Field(default_factory=list)
 

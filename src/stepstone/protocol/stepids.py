@@ -16,7 +16,7 @@ def hash_step_id(user_id: str, index: int = 0) -> str:
     '86f7e437faa5a7fce15d1ddcb9eaeaea377667b8'
     """
     raw = user_id if index == 0 else f"{user_id}:{index}"
-    return hashlib.sha1(raw.encode("utf-8")).hexdigest()  # noqa: S324 - wire format, not security
+    return hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
