@@ -1,0 +1,3 @@
+"""The Stepstone engine."""
+
+from __future__ import annotations

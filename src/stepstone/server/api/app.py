@@ -1,0 +1,136 @@
+"""Assemble the engine's ASGI app: routes, error handling, the access log, the OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stepstone.protocol import headers as h
+from stepstone.server.api import events, register, rest, sdk, system
+from stepstone.server.api.common import error
+from stepstone.server.engine import Engine
+
+access_log = logging.getLogger("stepstone.access")
+log = logging.getLogger("stepstone.api")
+_EVENT_KEY_PATH = re.compile(r"^/e/[^/]+")
+
+EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "description": "the event name, e.g. `user/signup`"},
+        "data": {"type": "object", "description": "any JSON object (null means {})"},
+        "id": {"type": "string", "description": "your id: a second event with the same id within 24 h starts no run"},
+        "ts": {"type": "integer", "description": "milliseconds since the epoch (default: when received)"},
+        "user": {"type": "object"},
+        "v": {"type": "string"},
+    },
+}
+
+
+def redact_path(path: str) -> str:
+    """Hide the event key in `/e/{key}` paths (access logs must never show a key)."""
+    return _EVENT_KEY_PATH.sub("/e/<redacted>", path)
+
+
+class ServerKindAndAccessLog:
+    """Adds `x-inngest-server-kind` to every answer and writes one access-log line per request."""
+
+    def __init__(self, app: ASGIApp, server_kind: str) -> None:
+        self.app = app
+        self.kind = server_kind.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (h.SERVER_KIND.encode(), self.kind)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %d %.1fms",
+                    scope["method"],
+                    redact_path(scope["path"]),
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                    extra={"action": "http.request"},
+                )
+
+
+def create_app(engine: Engine, *, manage_engine: bool = False, release_all_leases: bool = False) -> FastAPI:
+    """The engine's HTTP API. With `manage_engine`, the app's lifespan starts and drains the engine."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_engine:
+            await engine.start(release_all_leases=release_all_leases)
+        try:
+            yield
+        finally:
+            if manage_engine:
+                await engine.stop()
+
+    app = FastAPI(
+        title="Stepstone",
+        summary="Event-driven durable functions, wire-compatible with the Inngest SDKs.",
+        version="0.1.0",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    for router in (events.router, register.router, sdk.router, rest.router, system.router):
+        app.include_router(router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return error(400, f"invalid request: {where}: {first.get('msg')}")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception(
+            "unexpected error on %s %s", request.method, redact_path(request.url.path), extra={"action": "http.error"}
+        )
+        return error(500, "internal error: the engine logged the details")
+
+    original_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {})["EventIn"] = EVENT_SCHEMA
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(ServerKindAndAccessLog, server_kind=engine.settings.server_kind)
+    return app

@@ -1,0 +1,50 @@
+"""What every route shares: JSON answers, the error shape, authentication, the engine handle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import HTTPException, Request
+from starlette.responses import Response
+
+from stepstone.protocol import headers as h
+from stepstone.protocol import signing
+from stepstone.server.engine import Engine
+
+
+class JSONAnswer(Response):
+    """A JSON response encoded with orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error(status: int, message: str, **extra: Any) -> JSONAnswer:
+    """The API's error body: `{"error": ..., "status": ...}` plus any extra fields."""
+    return JSONAnswer({"error": message, "status": status, **extra}, status_code=status)
+
+
+class APIError(HTTPException):
+    """Raise from a route to answer `error(status, message)`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status_code=status, detail=message)
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def require_signing_key(request: Request) -> None:
+    """Outside dev mode, `Authorization: Bearer <signing key or its hash>` (as Inngest's API wants)."""
+    engine = engine_of(request)
+    if engine.settings.dev:
+        return
+    header = request.headers.get(h.AUTHORIZATION, "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token or not signing.bearer_matches(token, engine.settings.signing_keys):
+        raise APIError(401, "Authentication failed: send Authorization: Bearer <signing key>")

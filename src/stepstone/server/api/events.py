@@ -1,0 +1,90 @@
+"""`POST /e/{event_key}`: the event API.
+
+It answers `{"ids": [...], "status": 200}` once the events are stored and their runs created
+(queued), before any run starts. When one event of a list is invalid, the events before it are
+kept and the answer is a 400 with their ids and the error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from stepstone.protocol import events as wire_events
+from stepstone.protocol import headers as h
+from stepstone.server.api.common import JSONAnswer, engine_of, error
+
+router = APIRouter(tags=["events"])
+
+_BODY_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/EventIn"},
+                        {"type": "array", "items": {"$ref": "#/components/schemas/EventIn"}},
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+def _ids(count: int, seed_header: str | None, now_ms: int) -> list[str]:
+    seed = wire_events.parse_seed(seed_header) if seed_header else None
+    if seed is None:
+        return [wire_events.new_ulid(now_ms) for _ in range(count)]
+    millis, entropy = seed
+    return [wire_events.seeded_event_id(millis, entropy, index + 1) for index in range(count)]
+
+
+@router.post(
+    "/e/{event_key}",
+    openapi_extra=_BODY_SCHEMA,
+    summary="Send one event or a list of events",
+    responses={200: {"description": '{"ids": [...], "status": 200}'}, 400: {}, 401: {}, 413: {}},
+)
+async def send_events(event_key: str, request: Request) -> Response:
+    engine = engine_of(request)
+    settings = engine.settings
+    if not settings.dev and event_key not in settings.event_keys:
+        return error(401, "Event key not found", ids=[])
+    body = await request.body()
+    limits = settings.limits
+    if len(body) > limits.max_request_bytes:
+        return error(413, f"the request is over {limits.max_request_bytes} bytes", ids=[])
+    try:
+        parsed: Any = orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        return error(400, f"the body is not valid JSON: {err}", ids=[])
+    raw_events = parsed if isinstance(parsed, list) else [parsed]
+    if not raw_events:
+        return error(400, "no events: send an event object or a non-empty list", ids=[])
+    if len(raw_events) > limits.max_events_per_request:
+        return error(400, f"at most {limits.max_events_per_request} events per request", ids=[])
+    now = engine.clock.now_ms()
+    accepted: list[dict[str, Any]] = []
+    problem: str | None = None
+    for position, raw in enumerate(raw_events):
+        size = len(orjson.dumps(raw)) if isinstance(parsed, list) else len(body)
+        if size > limits.max_event_bytes:
+            problem = f"event {position}: over the size limit of {limits.max_event_bytes} bytes"
+            break
+        try:
+            event = wire_events.validate_event(raw, now_ms=now)
+        except wire_events.EventInvalidError as err:
+            problem = f"event {position}: {err}" if isinstance(parsed, list) else str(err)
+            break
+        accepted.append(event.model_dump(exclude_none=True))
+    ids = _ids(len(raw_events), request.headers.get(h.EVENT_ID_SEED), now)[: len(accepted)]
+    if accepted:
+        ids = await engine.send_events(accepted, ids)
+    if problem is not None:
+        return error(400, problem, ids=ids)
+    return JSONAnswer({"ids": ids, "status": 200})

@@ -1,0 +1,145 @@
+"""Records as the REST API shows them: ISO 8601 UTC times, decoded JSON, user-facing step ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from stepstone.protocol import durations
+from stepstone.server.clock import to_datetime
+from stepstone.server.store.records import (
+    AppRecord,
+    AttemptRecord,
+    EventRecord,
+    FunctionRecord,
+    RunRecord,
+    SkipRecord,
+    StepRecord,
+)
+
+
+def iso(millis: int | None) -> str | None:
+    return None if millis is None else durations.format_time(to_datetime(millis))
+
+
+def event(record: EventRecord) -> dict[str, Any]:
+    payload = record.payload
+    return {
+        "internal_id": record.internal_id,
+        "id": payload.get("id"),
+        "name": record.name,
+        "data": payload.get("data", {}),
+        "user": payload.get("user", {}),
+        "ts": record.ts,
+        "v": payload.get("v"),
+        "received_at": iso(record.received_at),
+        "source": record.source,
+    }
+
+
+def _memo_parts(step: StepRecord) -> tuple[Any, dict[str, Any] | None]:
+    """(output, error) of a step from its memo."""
+    if step.memo_json is None:
+        return None, None
+    memo = orjson.loads(step.memo_json)
+    if isinstance(memo, dict) and set(memo) <= {"data", "error"} and memo:
+        error = memo.get("error")
+        if error is not None:
+            return None, {
+                "name": str(error.get("name", "Error")) if isinstance(error, dict) else "Error",
+                "message": str(error.get("message", "")) if isinstance(error, dict) else str(error),
+                "stack": error.get("stack") if isinstance(error, dict) else None,
+            }
+        return memo.get("data"), None
+    return memo, None
+
+
+def step(record: StepRecord) -> dict[str, Any]:
+    output, error = _memo_parts(record)
+    return {
+        "id": record.user_id,
+        "hashed_id": record.hashed_id,
+        "index": record.index,
+        "op": record.op,
+        "status": str(record.status),
+        "started_at": iso(record.started_at),
+        "ended_at": iso(record.ended_at),
+        "output": output,
+        "error": error,
+    }
+
+
+def attempt(record: AttemptRecord) -> dict[str, Any]:
+    return {
+        "step_id": record.step_id or None,
+        "attempt": record.attempt,
+        "error": orjson.loads(record.error_json),
+        "at": iso(record.at),
+    }
+
+
+def run(
+    record: RunRecord,
+    *,
+    events: list[EventRecord] | None = None,
+    steps: list[StepRecord] | None = None,
+    attempts: list[AttemptRecord] | None = None,
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "run_id": record.id,
+        "function_id": record.function_slug,
+        "function_uuid": record.function_id,
+        "function_version": record.function_version,
+        "app_version": record.app_version,
+        "status": str(record.status),
+        "reason": record.reason,
+        "output": orjson.loads(record.output_json) if record.output_json is not None else None,
+        "event_id": record.event_id,
+        "created_at": iso(record.created_at),
+        "started_at": iso(record.started_at),
+        "ended_at": iso(record.ended_at),
+        "cron": record.cron,
+        "original_run_id": record.original_run_id,
+        "parent_run_id": record.parent.split(".", 1)[0] if record.parent else None,
+    }
+    if events is not None:
+        view["events"] = [item.payload for item in events]
+    if steps is not None:
+        view["steps"] = [step(item) for item in steps]
+    if attempts is not None:
+        view["attempts"] = [attempt(item) for item in attempts]
+    return view
+
+
+def skip(record: SkipRecord) -> dict[str, Any]:
+    return {"function_id": record.function_slug, "reason": record.reason, "at": iso(record.at)}
+
+
+def app(record: AppRecord, functions: list[FunctionRecord]) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "url": record.url,
+        "sdk": record.sdk,
+        "framework": record.framework,
+        "app_version": record.app_version,
+        "error": record.error,
+        "synced_at": iso(record.synced_at),
+        "functions": [fn.slug for fn in functions if fn.app_id == record.id],
+    }
+
+
+def function(record: FunctionRecord, app_name: str | None) -> dict[str, Any]:
+    config = orjson.loads(record.config_json)
+    return {
+        "id": record.slug,
+        "uuid": record.id,
+        "name": record.name,
+        "app": app_name,
+        "version": record.version,
+        "triggers": config.get("triggers", []),
+        "config": config,
+        "archived": record.archived_at is not None,
+        "updated_at": iso(record.updated_at),
+    }

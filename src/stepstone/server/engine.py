@@ -1,0 +1,164 @@
+"""The engine: one object that owns the store, the clock, the worker and the app syncer.
+
+Several engines can live in one process (tests start three); nothing here is global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Any
+
+from stepstone.protocol import config as wire
+from stepstone.protocol import opcodes
+from stepstone.server import apps, clock, ingest, runs, transitions
+from stepstone.server.executor import Executor
+from stepstone.server.registry import Registry
+from stepstone.server.settings import EngineSettings
+from stepstone.server.store.base import Store
+from stepstone.server.store.records import RunRecord, RunStatus
+from stepstone.server.syncer import Syncer
+from stepstone.server.transport import AiohttpTransport, Transport
+from stepstone.server.work import Work
+
+log = logging.getLogger("stepstone.engine")
+CLOCK_OFFSET = "clock_offset_ms"
+
+
+class RunNotFoundError(LookupError):
+    pass
+
+
+class RunEndedError(RuntimeError):
+    pass
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        settings: EngineSettings,
+        *,
+        engine_clock: clock.Clock | None = None,
+        transport: Transport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock: clock.Clock = engine_clock or (clock.OffsetClock() if settings.dev else clock.SystemClock())
+        self.registry = Registry()
+        self.transport = transport or AiohttpTransport()
+        self.executor = Executor(store, self.clock, self.registry, settings, self.transport, notify=self.wake, rng=rng)
+        from stepstone.server.worker import Worker
+
+        self.worker = Worker(self.executor, slots=settings.workers)
+        self.syncer = Syncer(self, settings.sync_urls)
+        self.clock.subscribe(self.wake)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.ready = False
+
+    def wake(self) -> None:
+        self.worker.wake()
+
+    async def start(self, *, release_all_leases: bool = False) -> None:
+        """Start working the queue; `release_all_leases` when no other engine can hold one (SQLite)."""
+        if release_all_leases:
+            released = await self.store.transact(lambda tx: tx.release_leases(None))
+            if released:
+                log.info("released %d leases left by a previous engine", released, extra={"action": "engine.recovered"})
+        await self.refresh_clock()
+        self._tasks.append(asyncio.create_task(self.worker.run(), name="stepstone-worker"))
+        self._tasks.append(asyncio.create_task(self._refresh_loop(), name="stepstone-clock"))
+        self._tasks.append(asyncio.create_task(self.syncer.run(), name="stepstone-syncer"))
+        self.ready = True
+
+    async def stop(self) -> None:
+        """Drain: stop claiming, finish or release in-flight work, then close connections."""
+        self.ready = False
+        await self.worker.stop(self.settings.drain_timeout)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.transport.close()
+
+    async def refresh_clock(self) -> None:
+        if isinstance(self.clock, clock.OffsetClock):
+            value = await self.store.read(lambda tx: tx.get_setting(CLOCK_OFFSET))
+            self.clock.set_offset(int(value or 0))
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.poll_interval.total_seconds())
+            try:
+                await self.refresh_clock()
+            except Exception:
+                log.exception("could not read the clock offset", extra={"action": "engine.clock_failed"})
+
+    async def advance_clock(self, millis: int) -> int:
+        """Dev mode: move the engine clock forward for every engine sharing the store; return the offset."""
+        if not isinstance(self.clock, clock.OffsetClock):
+            raise RuntimeError("this engine's clock cannot be moved")
+
+        def advance(work: Work) -> int:
+            offset = int(work.tx.get_setting(CLOCK_OFFSET) or 0) + millis
+            work.tx.set_setting(CLOCK_OFFSET, str(offset))
+            return offset
+
+        offset, _ = await self.executor.transact(advance)
+        self.clock.set_offset(offset)
+        return offset
+
+    async def send_events(self, payloads: list[dict[str, Any]], internal_ids: list[str]) -> list[str]:
+        """Store validated events and start what they trigger; return their internal ids."""
+
+        def record(work: Work) -> list[str]:
+            stored = ingest.record_events(work, payloads, source="api", internal_ids=internal_ids)
+            return [event.internal_id for event in stored]
+
+        ids, _ = await self.executor.transact(record)
+        self.wake()
+        return ids
+
+    async def register(self, request: wire.RegisterRequest) -> apps.SyncResult:
+        """Validate and store an app's functions (raises `registry.ConfigError` with every problem)."""
+        apps.validate(request)
+        digest = apps.checksum(request)
+        result, _ = await self.executor.transact(lambda work: apps.register(work, request, digest))
+        self.wake()
+        return result
+
+    async def checkpoint(self, run_id: str, item_id: str, generation: int | None, ops: list[opcodes.Op]) -> bool:
+        accepted, _ = await self.executor.transact(
+            lambda work: transitions.apply_checkpoint(work, run_id, item_id, generation, ops)
+        )
+        return accepted
+
+    async def cancel_run(self, run_id: str) -> RunRecord:
+        def cancel(work: Work) -> RunRecord:
+            run = work.tx.get_run(run_id)
+            if run is None:
+                raise RunNotFoundError(run_id)
+            if run.status.ended:
+                raise RunEndedError(run_id)
+            runs.finalize(work, run, RunStatus.CANCELLED, output_json=None, reason="cancelled through the API")
+            return run
+
+        run, _ = await self.executor.transact(cancel)
+        return run
+
+    async def rerun(self, run_id: str) -> RunRecord:
+        def rerun(work: Work) -> RunRecord:
+            run = work.tx.get_run(run_id)
+            if run is None:
+                raise RunNotFoundError(run_id)
+            fn = work.catalog().get(run.function_id)
+            if fn is None:
+                raise RunNotFoundError(f"function {run.function_slug} is no longer registered")
+            events = work.tx.get_events_by_seq(work.tx.run_event_seqs(run.id))
+            return runs.create_run(work, fn, events, parent=None, original_run_id=run.id)
+
+        run, _ = await self.executor.transact(rerun)
+        self.wake()
+        return run

@@ -1,0 +1,136 @@
+"""The executor: runs one queue item — a call to the app, or a timer — through its transitions.
+
+A call reads what it needs and checks its lease in one transaction, sends the request, and
+applies the answer in a second transaction. Between the two the worker holds only the lease:
+no database transaction stays open while the app works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from stepstone.server import calls, clock, crons, outcomes, pauses, transitions
+from stepstone.server.registry import Registry
+from stepstone.server.settings import EngineSettings
+from stepstone.server.store.base import Store, Tx
+from stepstone.server.store.records import ItemKind, QueueItemRecord
+from stepstone.server.transport import Transport, TransportError
+from stepstone.server.work import Work
+
+T = TypeVar("T")
+log = logging.getLogger("stepstone.executor")
+
+_TIMERS: dict[ItemKind, Callable[[Work, QueueItemRecord], None]] = {
+    ItemKind.WAKE: transitions.wake,
+    ItemKind.PAUSE_TIMEOUT: pauses.expire,
+    ItemKind.START_TIMEOUT: transitions.run_timeout,
+    ItemKind.FINISH_TIMEOUT: transitions.run_timeout,
+    ItemKind.CRON: crons.tick,
+}
+
+
+def _ms(delta: timedelta) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+class Executor:
+    """Runs transaction scripts with a fresh `Work`, and drives calls to apps."""
+
+    def __init__(
+        self,
+        store: Store,
+        engine_clock: clock.Clock,
+        registry: Registry,
+        settings: EngineSettings,
+        transport: Transport,
+        *,
+        notify: Callable[[], None] = lambda: None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = engine_clock
+        self.registry = registry
+        self.settings = settings
+        self.transport = transport
+        self.notify = notify
+        self.rng = rng or random.Random()
+        self._app_slots: dict[str, asyncio.Semaphore] = {}
+
+    async def transact(
+        self, script: Callable[[Work], T], *, owner: str | None = None
+    ) -> tuple[T, QueueItemRecord | None]:
+        """Run `script` in a transaction; return its result and the continuation it left, if any."""
+
+        def run(tx: Tx) -> tuple[T, QueueItemRecord | None, bool]:
+            work = Work(
+                tx=tx,
+                now=self.clock.now_ms(),
+                registry=self.registry,
+                settings=self.settings,
+                rng=self.rng,
+                owner=owner,
+                lease_until=clock.wall_ms() + _ms(self.settings.lease),
+            )
+            result = script(work)
+            return result, work.continuation, work.woke
+
+        result, continuation, woke = await self.store.transact(run)
+        if woke:
+            self.notify()
+        return result, continuation
+
+    async def process(self, item: QueueItemRecord, *, owner: str) -> QueueItemRecord | None:
+        """Run one leased item; return the next item this worker should run (already leased), if any."""
+        if item.kind == ItemKind.CALL:
+            return await self._call(item, owner)
+        timer = _TIMERS[item.kind]
+        _, continuation = await self.transact(lambda work: timer(work, item), owner=owner)
+        return continuation
+
+    def _slots(self, app_id: str) -> asyncio.Semaphore:
+        slots = self._app_slots.get(app_id)
+        if slots is None:
+            slots = self._app_slots[app_id] = asyncio.Semaphore(self.settings.app_concurrency)
+        return slots
+
+    async def _call(self, item: QueueItemRecord, owner: str) -> QueueItemRecord | None:
+        plan, _ = await self.transact(lambda work: transitions.prepare_call(work, item))
+        if plan is None:
+            return None
+        body = calls.build_body(plan, item, self.settings)
+        headers = calls.build_headers(plan, item, body, self.settings)
+        url = calls.call_url(plan.function.url, item.target)
+        outcome = await self._send(plan.function.record.app_id, url, body, headers)
+        if isinstance(outcome, outcomes.Failed):
+            log.warning(
+                "call failed: %s: %s",
+                outcome.error.get("name"),
+                outcome.error.get("message"),
+                extra={"action": "call.failed", "run_id": plan.run.id, "function": plan.function.slug},
+            )
+        _, continuation = await self.transact(
+            lambda work: transitions.apply_outcome(work, item, plan, outcome), owner=owner
+        )
+        return continuation
+
+    async def _send(self, app_id: str, url: str, body: bytes, headers: dict[str, str]) -> outcomes.Outcome:
+        limits = self.settings.limits
+        async with self._slots(app_id):
+            try:
+                response = await self.transport.request(
+                    "POST",
+                    url,
+                    body,
+                    headers,
+                    timeout=self.settings.app_request_timeout.total_seconds(),
+                    max_bytes=limits.max_response_bytes,
+                )
+            except TransportError as err:
+                return outcomes.from_transport_error(err)
+        keys = () if self.settings.dev else self.settings.signing_keys
+        return outcomes.interpret(response, now_ms=self.clock.now_ms(), signing_keys=keys)

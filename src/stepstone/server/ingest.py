@@ -1,0 +1,113 @@
+"""Events in: store each receipt, start the runs it triggers, and resume the pauses it matches.
+
+Runs are created in the same transaction that stores the event, so an accepted event never loses
+its runs. A function runs at most once per event id within the idempotency period (24 h): the
+key is the caller's `id`, else the internal id (which a retried seeded request repeats).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from stepstone.protocol import events as wire_events
+from stepstone.server import expressions, pauses, runs
+from stepstone.server.store.records import EventRecord, PauseKind, SkipRecord
+from stepstone.server.work import Work
+
+DUPLICATE = "idempotent duplicate: this event id already started a run of the function within 24 h"
+
+
+def build_record(work: Work, payload: dict[str, Any], internal_id: str, *, source: str) -> EventRecord:
+    """The stored form of a validated event: functions receive `id` = the caller's id or the internal id."""
+    user_id = str(payload.get("id") or "")
+    wire: dict[str, Any] = {
+        "name": payload["name"],
+        "data": payload.get("data") or {},
+        "id": user_id or internal_id,
+        "ts": payload.get("ts") or work.now,
+        "user": payload.get("user") or {},
+    }
+    if payload.get("v") is not None:
+        wire["v"] = payload["v"]
+    return EventRecord(
+        seq=0,
+        internal_id=internal_id,
+        name=str(payload["name"]),
+        user_id=user_id,
+        payload_json=orjson.dumps(wire).decode(),
+        ts=int(wire["ts"]),
+        received_at=work.now,
+        source=source,
+    )
+
+
+def record_events(
+    work: Work, payloads: list[dict[str, Any]], *, source: str, internal_ids: list[str] | None = None
+) -> list[EventRecord]:
+    """Store events (validated already), start the runs they trigger, resume matching pauses."""
+    stored = []
+    for position, payload in enumerate(payloads):
+        internal_id = internal_ids[position] if internal_ids else work.new_id()
+        record = build_record(work, payload, internal_id, source=source)
+        work.tx.insert_event(record)
+        stored.append(record)
+        route(work, record)
+        match_pauses(work, record)
+    return stored
+
+
+def route(work: Work, event: EventRecord) -> None:
+    """Start a run of every function the event triggers (once per function per event id)."""
+    payload = event.payload
+    matched = work.catalog().match(payload)
+    if event.name == wire_events.FUNCTION_INVOKED and not matched:
+        _invoke_target_missing(work, payload)
+        return
+    key = event.user_id or event.internal_id
+    expires = work.now + int(work.settings.limits.idempotency_period.total_seconds() * 1000)
+    for fn in matched:
+        if not work.tx.claim_idempotency_key(f"run:{fn.id}", key, now=work.now, expires_at=expires):
+            work.tx.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, DUPLICATE, work.now))
+            continue
+        parent = None
+        if event.name == wire_events.FUNCTION_INVOKED:
+            parent = (payload.get("data") or {}).get("_inngest", {}).get("correlation_id")
+        runs.create_run(work, fn, [event], parent=parent)
+
+
+def _invoke_target_missing(work: Work, payload: dict[str, Any]) -> None:
+    meta = (payload.get("data") or {}).get("_inngest", {})
+    message = f"could not find function with ID: {meta.get('fn_id')}"
+    finished = {
+        "name": wire_events.FUNCTION_FINISHED,
+        "data": {
+            "function_id": meta.get("fn_id"),
+            "correlation_id": meta.get("correlation_id"),
+            "error": {"error": message, "name": "Error", "message": message},
+            "_inngest": {"status": "Failed"},
+        },
+        "ts": work.now,
+    }
+    record_events(work, [finished], source="engine")
+
+
+def match_pauses(work: Work, event: EventRecord) -> None:
+    """Resume every pause the event matches; each pause resumes once (the earliest event wins)."""
+    payload = event.payload
+    if event.name == wire_events.FUNCTION_FINISHED:
+        correlation = (payload.get("data") or {}).get("correlation_id")
+        if correlation:
+            pause = work.tx.get_pause_by_correlation(str(correlation))
+            if pause is not None and work.tx.delete_pause(pause.id):
+                pauses.resolve(work, pause, event)
+    for pause in work.tx.candidate_pauses(event.name, before_seq=event.seq, now=work.now):
+        if pause.kind == PauseKind.INVOKE:
+            continue
+        if pause.expression:
+            variables = {"event": orjson.loads(pause.trigger_event_json), "async": payload}
+            if not expressions.compile_expression(pause.expression).matches(variables):
+                continue
+        if work.tx.delete_pause(pause.id):
+            pauses.resolve(work, pause, event)

@@ -1,0 +1,120 @@
+"""Pauses: runs waiting for an event (wait_for_event), for a child run (invoke), or to be cancelled.
+
+A wait matches events stored after the call that reported it was dispatched (a store sequence
+number, not a clock), so an event that arrives while the pause is being saved is found by the
+look-back below; the earliest matching event wins, and a pause resumes exactly once because only
+the caller that deletes it resumes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from stepstone.protocol import events as wire_events
+from stepstone.protocol import opcodes
+from stepstone.server import expressions, runs
+from stepstone.server.store.records import (
+    EventRecord,
+    ItemKind,
+    PauseKind,
+    PauseRecord,
+    QueueItemRecord,
+    RunRecord,
+    RunStatus,
+    StepStatus,
+)
+from stepstone.server.work import Work
+
+_LOOKBACK_LIMIT = 10_000
+
+
+def timeout_key(pause_id: str) -> str:
+    return f"{pause_id}:timeout"
+
+
+def create(work: Work, run: RunRecord, pause: PauseRecord) -> None:
+    """Save a wait or invoke pause, unless an event stored since `pause.min_seq` already matches it."""
+    if pause.kind == PauseKind.WAIT:
+        for event in work.tx.events_after(pause.min_seq, pause.event_name, _LOOKBACK_LIMIT):
+            if _matches(pause, event):
+                resolve(work, pause, event, run=run)
+                return
+    work.tx.insert_pause(pause)
+    work.enqueue(
+        QueueItemRecord(
+            id=work.new_id(),
+            kind=ItemKind.PAUSE_TIMEOUT,
+            run_at=pause.expires_at,
+            run_id=run.id,
+            function_id=run.function_id,
+            payload_json=orjson.dumps({"pause_id": pause.id}).decode(),
+            job_key=timeout_key(pause.id),
+            created_at=work.now,
+        )
+    )
+
+
+def _matches(pause: PauseRecord, event: EventRecord) -> bool:
+    if not pause.expression:
+        return True
+    variables = {"event": orjson.loads(pause.trigger_event_json), "async": event.payload}
+    return expressions.compile_expression(pause.expression).matches(variables)
+
+
+def resolve(work: Work, pause: PauseRecord, event: EventRecord | None, *, run: RunRecord | None = None) -> None:
+    """Resume a consumed pause with `event` (None: it timed out)."""
+    run = run or work.tx.get_run(pause.run_id)
+    work.tx.delete_queue_item_by_key(timeout_key(pause.id))
+    if run is None or run.status.ended:
+        return
+    if pause.kind == PauseKind.CANCEL:
+        if event is not None:
+            runs.finalize(work, run, RunStatus.CANCELLED, output_json=None, reason=f"cancelled by event {event.name}")
+        return
+    memo, failed = _memo(pause, event)
+    step = work.tx.get_step(run.id, pause.step_id)
+    if step is None:
+        return
+    step.memo_json = orjson.dumps(memo).decode()
+    step.status = StepStatus.FAILED if failed else StepStatus.COMPLETED
+    step.ended_at = work.now
+    runs.finish_step(work, run, step)
+
+
+def _memo(pause: PauseRecord, event: EventRecord | None) -> tuple[Any, bool]:
+    if pause.kind == PauseKind.WAIT:
+        return (event.payload if event is not None else None), False
+    if event is None:
+        return opcodes.memo_error(opcodes.INVOKE_TIMEOUT_ERROR), True
+    data = event.payload.get("data") or {}
+    if data.get("error") is not None:
+        return opcodes.memo_error(data["error"]), True
+    return opcodes.memo_data(data.get("result")), False
+
+
+def expire(work: Work, item: QueueItemRecord) -> None:
+    """A pause's timeout came due: resume it with nothing, if it is still waiting."""
+    pause = work.tx.get_pause(str(item.payload.get("pause_id", "")))
+    if pause is not None and work.tx.delete_pause(pause.id):
+        resolve(work, pause, None)
+
+
+def invoked_event(work: Work, run: RunRecord, op: opcodes.Op, correlation_id: str, expires_at: int) -> dict[str, Any]:
+    """The `inngest/function.invoked` event that starts the child run of an invoke."""
+    opts = op.opts or {}
+    payload = opts.get("payload") or {}
+    data = dict(payload.get("data") or {})
+    data["_inngest"] = {
+        "fn_id": str(opts.get("function_id", "")),
+        "correlation_id": correlation_id,
+        "expire": expires_at,
+        "source_fn_id": run.function_slug,
+        "source_run_id": run.id,
+        "name": op.user_id,
+    }
+    event: dict[str, Any] = {"name": wire_events.FUNCTION_INVOKED, "data": data, "ts": work.now}
+    if payload.get("v") is not None:
+        event["v"] = payload["v"]
+    return event

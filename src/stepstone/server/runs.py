@@ -1,0 +1,207 @@
+"""Run lifecycle as transaction scripts: create, step outcomes and discovery, finalize.
+
+A run waits on a set of *pending* steps (planned steps, sleeps, waits, invokes reported
+together). When a step finishes it leaves the set; the next discovery call is enqueued when the
+set empties (or at once for a step of a `race` group), so parallel branches fan in to one call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from stepstone.protocol import durations
+from stepstone.protocol import events as wire_events
+from stepstone.server import ingest
+from stepstone.server.registry import Registered
+from stepstone.server.store.records import (
+    EventRecord,
+    ItemKind,
+    PauseKind,
+    PauseRecord,
+    QueueItemRecord,
+    RunRecord,
+    RunStatus,
+    StepRecord,
+)
+from stepstone.server.work import Work
+
+CANCELLED_ERROR = {"error": "function cancelled", "name": "Error", "message": "function cancelled"}
+
+
+def create_run(
+    work: Work,
+    fn: Registered,
+    events: list[EventRecord],
+    *,
+    parent: str | None = None,
+    cron: str | None = None,
+    original_run_id: str | None = None,
+) -> RunRecord:
+    """Create a queued run of `fn` for `events` (already stored) and enqueue its first call."""
+    catalog = work.catalog()
+    run = RunRecord(
+        id=work.new_id(),
+        function_id=fn.id,
+        function_slug=fn.slug,
+        function_version=fn.record.version,
+        app_version=catalog.app_versions.get(fn.record.app_id),
+        event_id=events[0].internal_id,
+        status=RunStatus.QUEUED,
+        created_at=work.now,
+        parent=parent,
+        cron=cron,
+        original_run_id=original_run_id,
+    )
+    work.tx.insert_run(run, [event.seq for event in events])
+    enqueue_call(work, run)
+    _write_cancel_pauses(work, fn, run, events)
+    timeouts = fn.config.timeouts
+    if timeouts is not None and timeouts.start:
+        at = work.now + _millis(timeouts.start)
+        _enqueue_timer(work, run, ItemKind.START_TIMEOUT, at)
+    return run
+
+
+def _millis(duration: str) -> int:
+    return int(durations.parse_duration(duration).total_seconds() * 1000)
+
+
+def _write_cancel_pauses(work: Work, fn: Registered, run: RunRecord, events: list[EventRecord]) -> None:
+    default = int(work.settings.limits.default_cancel_timeout.total_seconds() * 1000)
+    for cancel in fn.config.cancel or []:
+        timeout = _millis(cancel.timeout) if cancel.timeout else default
+        work.tx.insert_pause(
+            PauseRecord(
+                id=work.new_id(),
+                run_id=run.id,
+                kind=PauseKind.CANCEL,
+                event_name=cancel.event,
+                trigger_event_json=events[0].payload_json,
+                min_seq=events[-1].seq,
+                expires_at=work.now + timeout,
+                created_at=work.now,
+                expression=cancel.if_exp,
+            )
+        )
+
+
+def _enqueue_timer(work: Work, run: RunRecord, kind: ItemKind, at: int) -> None:
+    work.enqueue(
+        QueueItemRecord(
+            id=work.new_id(),
+            kind=kind,
+            run_at=at,
+            run_id=run.id,
+            function_id=run.function_id,
+            job_key=f"{run.id}:{kind}",
+            created_at=work.now,
+        )
+    )
+
+
+def enqueue_call(work: Work, run: RunRecord, target: str = "") -> None:
+    """Enqueue a call: discovery (no target; at most one per run per script) or one planned step."""
+    if not target:
+        if run.id in work.discovered:
+            return
+        work.discovered.add(run.id)
+    work.enqueue(
+        QueueItemRecord(
+            id=work.new_id(),
+            kind=ItemKind.CALL,
+            run_at=work.now,
+            run_id=run.id,
+            function_id=run.function_id,
+            target=target,
+            job_key=f"{run.id}:plan:{target}" if target else None,
+            created_at=work.now,
+        )
+    )
+
+
+def mark_started(work: Work, run: RunRecord, fn: Registered) -> None:
+    """The first call of a run is going out: it is Running from now, and `timeouts.finish` starts."""
+    run.status = RunStatus.RUNNING
+    run.started_at = work.now
+    work.tx.update_run(run)
+    timeouts = fn.config.timeouts
+    if timeouts is not None and timeouts.finish:
+        _enqueue_timer(work, run, ItemKind.FINISH_TIMEOUT, work.now + _millis(timeouts.finish))
+
+
+def add_pending(run: RunRecord, hashed_id: str, mode: str) -> None:
+    pending = run.pending
+    pending[hashed_id] = mode
+    run.pending_json = orjson.dumps(pending).decode()
+
+
+def finish_step(work: Work, run: RunRecord, step: StepRecord, *, discover: bool = True) -> bool:
+    """Store a step's outcome (the first one wins) and enqueue discovery when the run may go on.
+
+    Discovery follows when the step was not pending (it ran inside a discovery call), when it
+    was the last pending step, or when it belongs to a `race` group. Returns whether the outcome
+    was written by this call.
+    """
+    written = work.tx.save_step(step)
+    if written and step.memo_json is not None:
+        run.state_size += len(step.memo_json)
+    pending = run.pending
+    mode = pending.pop(step.hashed_id, None)
+    run.pending_json = orjson.dumps(pending).decode()
+    if not pending and mode is not None and run.request_version >= 2:
+        run.force_plan = False
+    work.tx.update_run(run)
+    if discover and (mode is None or not pending or mode == "race"):
+        enqueue_call(work, run)
+    return written
+
+
+def finalize(
+    work: Work,
+    run: RunRecord,
+    status: RunStatus,
+    *,
+    output_json: str | None,
+    error: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """End a run: store its status and output, drop its queue items and pauses, emit system events."""
+    if run.status.ended:
+        return
+    run.status = status
+    run.ended_at = work.now
+    run.output_json = output_json
+    run.reason = reason
+    if run.started_at is None and status != RunStatus.SKIPPED:
+        run.started_at = work.now
+    work.tx.update_run(run)
+    work.tx.delete_run_items(run.id)
+    work.tx.delete_run_pauses(run.id)
+    ingest.record_events(work, _system_events(work, run, status, error), source="engine")
+
+
+def _system_events(work: Work, run: RunRecord, status: RunStatus, error: dict[str, Any] | None) -> list[dict[str, Any]]:
+    trigger_events = [event.payload for event in work.tx.get_events_by_seq(work.tx.run_event_seqs(run.id))]
+    data: dict[str, Any] = {
+        "function_id": run.function_slug,
+        "run_id": run.id,
+        "event": trigger_events[0] if trigger_events else {},
+        "events": trigger_events,
+        "_inngest": {"status": str(status)},
+    }
+    if run.parent:
+        data["correlation_id"] = run.parent
+    if status == RunStatus.COMPLETED:
+        data["result"] = orjson.loads(run.output_json) if run.output_json else None
+    elif status == RunStatus.CANCELLED:
+        data["error"] = error or CANCELLED_ERROR
+    elif error is not None:
+        data["error"] = error
+    emitted = [{"name": wire_events.FUNCTION_FINISHED, "data": data, "id": work.new_id(), "ts": work.now}]
+    if status == RunStatus.FAILED:
+        emitted.append({"name": wire_events.FUNCTION_FAILED, "data": data, "id": run.id, "ts": work.now})
+    elif status == RunStatus.CANCELLED:
+        emitted.append({"name": wire_events.FUNCTION_CANCELLED, "data": data, "id": run.id, "ts": work.now})
+    return emitted

@@ -1,0 +1,54 @@
+"""Engine settings: one object built by the CLI (or a test) and handed to every component."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Inngest's open-source limits (inngest: pkg/consts/consts.go), each configurable."""
+
+    max_event_bytes: int = 3 * MIB
+    max_events_per_request: int = 5000
+    max_request_bytes: int = 256 * MIB
+    max_step_output_bytes: int = 4 * MIB
+    max_run_state_bytes: int = 32 * MIB
+    max_steps_per_run: int = 1000
+    max_sleep: timedelta = timedelta(days=366)
+    max_call_body_bytes: int = 4 * MIB - 1024  # above this, a call sends no memos and sets use_api
+    max_response_bytes: int = 8 * MIB
+    idempotency_period: timedelta = timedelta(hours=24)
+    default_invoke_timeout: timedelta = timedelta(days=365)
+    default_cancel_timeout: timedelta = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How an engine behaves. Durations of leases and polls are real (OS) time."""
+
+    dev: bool = True
+    signing_key: str | None = None
+    signing_key_fallback: str | None = None
+    event_keys: tuple[str, ...] = ()
+    retry_interval: timedelta | None = None  # a fixed retry delay instead of Inngest's backoff table
+    workers: int = 64  # app calls in flight per engine process
+    app_concurrency: int = 32  # app calls in flight per app
+    lease: timedelta = timedelta(seconds=30)
+    poll_interval: timedelta = timedelta(seconds=1)
+    app_request_timeout: timedelta = timedelta(hours=2)
+    sync_poll_interval: timedelta = timedelta(seconds=5)
+    sync_urls: tuple[str, ...] = ()
+    drain_timeout: timedelta = timedelta(seconds=30)
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def server_kind(self) -> str:
+        return "dev" if self.dev else "cloud"
+
+    @property
+    def signing_keys(self) -> tuple[str, ...]:
+        return tuple(key for key in (self.signing_key, self.signing_key_fallback) if key)

@@ -1,0 +1,238 @@
+"""The store interface: one transaction-script API that every backend implements.
+
+State transitions run as plain (synchronous) functions of a `Tx` inside one database transaction:
+`await store.transact(fn)` runs `fn(tx)` on the store's own thread and commits, or rolls back if
+`fn` raises. The engine's decisions (which runs an event starts, what a response does to a run)
+are written once against `Tx`; SQLite and PostgreSQL implement the verbs below. `Tx` is split by
+concern, one protocol each, and every method documents what it guarantees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+from stepstone.server.store.records import (
+    AppRecord,
+    AttemptRecord,
+    EventRecord,
+    FunctionRecord,
+    PauseRecord,
+    QueueItemRecord,
+    RunQuery,
+    RunRecord,
+    SkipRecord,
+    StepRecord,
+)
+
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """Root of the store's errors; driver errors are turned into these at the backend boundary."""
+
+
+class Conflict(StoreError):
+    """A write collided with existing state."""
+
+
+class NotFound(StoreError):
+    """The record does not exist."""
+
+
+class SchemaError(StoreError):
+    """The database's schema version does not fit this build."""
+
+
+class AppsTx(Protocol):
+    def get_app(self, name: str) -> AppRecord | None:
+        """The app registered under `name` (its app id)."""
+
+    def upsert_app(self, app: AppRecord) -> None:
+        """Insert the app, or replace every field of the one with the same id."""
+
+    def list_apps(self) -> list[AppRecord]:
+        """Every app, by name."""
+
+    def list_functions(self, *, include_archived: bool = False) -> list[FunctionRecord]:
+        """Functions by slug; archived ones only when asked."""
+
+    def get_function(self, slug_or_id: str) -> FunctionRecord | None:
+        """A function by slug or id, archived or not."""
+
+    def upsert_function(self, function: FunctionRecord) -> None:
+        """Insert the function, or replace the one with the same id."""
+
+    def archive_functions(self, app_id: str, keep: Sequence[str], now: int) -> list[str]:
+        """Archive the app's active functions whose slug is not in `keep`; return their ids."""
+
+    def functions_version(self) -> int:
+        """A counter bumped by `bump_functions_version`, for caches of the function list."""
+
+    def bump_functions_version(self) -> None:
+        """Tell every cache of the function list (in any process) to reload."""
+
+
+class EventsTx(Protocol):
+    def insert_event(self, event: EventRecord) -> int:
+        """Store an event receipt and return its sequence number (increasing, never reused)."""
+
+    def get_event(self, internal_id: str) -> EventRecord | None:
+        """The first receipt with this internal id."""
+
+    def get_events_by_seq(self, seqs: Sequence[int]) -> list[EventRecord]:
+        """Events by sequence number, in the order asked."""
+
+    def list_events(self, *, name: str | None, cursor: int | None, limit: int) -> list[EventRecord]:
+        """Newest first; `cursor` is the `seq` of the last event of the previous page."""
+
+    def events_after(self, seq: int, name: str, limit: int) -> list[EventRecord]:
+        """Events named `name` stored after `seq`, oldest first (waits look back with this)."""
+
+    def last_event_seq(self) -> int:
+        """The highest sequence number stored so far (0 when none)."""
+
+    def claim_idempotency_key(self, scope: str, key: str, *, now: int, expires_at: int) -> bool:
+        """Record `key` in `scope` until `expires_at`; False when it is already held and not expired."""
+
+    def insert_skip(self, skip: SkipRecord) -> None:
+        """Record that an event started no run of a function, and why."""
+
+    def list_skips(self, event_internal_id: str) -> list[SkipRecord]:
+        """Skips recorded for an event."""
+
+
+class RunsTx(Protocol):
+    def insert_run(self, run: RunRecord, event_seqs: Sequence[int]) -> None:
+        """Create a run and link its triggering events, in order."""
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """A run by id."""
+
+    def update_run(self, run: RunRecord) -> None:
+        """Write back every mutable field of `run`."""
+
+    def list_runs(self, query: RunQuery) -> list[RunRecord]:
+        """Runs matching `query`, by id (newest first unless asked otherwise), after `cursor`."""
+
+    def runs_for_event(self, internal_id: str) -> list[RunRecord]:
+        """Runs whose first triggering event has this internal id."""
+
+    def run_event_seqs(self, run_id: str) -> list[int]:
+        """Sequence numbers of the run's triggering events, in order."""
+
+    def save_step(self, step: StepRecord) -> bool:
+        """Insert the step or, when it exists without an outcome, update it.
+
+        A step that already has an outcome (`memo_json`) is never changed: the first outcome wins.
+        Returns True when this call wrote the outcome (or created the row).
+        """
+
+    def list_steps(self, run_id: str) -> list[StepRecord]:
+        """The run's steps in the order they were first reported."""
+
+    def step_memos(self, run_id: str) -> list[tuple[str, str]]:
+        """(hashed id, memo JSON) of the run's finished steps, in completion order (the stack)."""
+
+    def get_step(self, run_id: str, hashed_id: str) -> StepRecord | None:
+        """One step of a run."""
+
+    def insert_attempt(self, attempt: AttemptRecord) -> None:
+        """Record a failed attempt (function or step) with its error."""
+
+    def list_attempts(self, run_id: str) -> list[AttemptRecord]:
+        """The run's failed attempts, oldest first."""
+
+
+class QueueTx(Protocol):
+    def enqueue(self, item: QueueItemRecord) -> bool:
+        """Add an item; False (and nothing written) when an item with the same `job_key` exists."""
+
+    def claim_queue_items(
+        self, *, now: int, lease_now: int, lease_until: int, owner: str, limit: int
+    ) -> list[QueueItemRecord]:
+        """Lease up to `limit` items due at `now` that nobody holds (or whose lease ended by `lease_now`).
+
+        Each claim increments the item's `generation`, which fences the previous holder.
+        """
+
+    def get_queue_item(self, item_id: str) -> QueueItemRecord | None:
+        """An item by id."""
+
+    def holds_lease(self, item_id: str, generation: int) -> bool:
+        """True when the item exists and its current generation is `generation`."""
+
+    def delete_queue_item(self, item_id: str) -> None:
+        """Remove an item (done)."""
+
+    def delete_queue_item_by_key(self, job_key: str) -> None:
+        """Remove the item with this job key, if any."""
+
+    def reschedule(self, item: QueueItemRecord) -> None:
+        """Write back `run_at`, `attempt`, `attempt_step`, `payload_json` and release the lease."""
+
+    def extend_leases(self, owner: str, item_ids: Sequence[str], lease_until: int) -> None:
+        """Push the lease end of items `owner` still holds."""
+
+    def release_leases(self, owner: str | None) -> int:
+        """Release the leases of `owner` (every lease when None); return how many."""
+
+    def delete_run_items(self, run_id: str) -> None:
+        """Remove every queue item of a run."""
+
+    def next_due_at(self) -> int | None:
+        """The earliest `run_at` of an unleased item, or None when the queue is empty."""
+
+    def count_queue_items(self) -> int:
+        """How many items wait or run."""
+
+    def delete_function_items(self, function_id: str, kind: str) -> None:
+        """Remove a function's items of one kind (e.g. its cron ticks, on re-sync)."""
+
+
+class PausesTx(Protocol):
+    def insert_pause(self, pause: PauseRecord) -> None:
+        """Store a pause."""
+
+    def candidate_pauses(self, event_name: str, *, before_seq: int, now: int) -> list[PauseRecord]:
+        """Unexpired pauses waiting on `event_name` that an event stored at `before_seq` may match."""
+
+    def delete_pause(self, pause_id: str) -> bool:
+        """Consume a pause; True only for the one caller that removed it (exactly-once resumes)."""
+
+    def get_pause(self, pause_id: str) -> PauseRecord | None:
+        """A pause by id."""
+
+    def get_pause_by_correlation(self, correlation_id: str) -> PauseRecord | None:
+        """The invoke pause waiting for the run with this correlation id."""
+
+    def delete_run_pauses(self, run_id: str) -> None:
+        """Remove every pause of a run."""
+
+
+class SettingsTx(Protocol):
+    def get_setting(self, key: str) -> str | None:
+        """A setting's value."""
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Write a setting."""
+
+
+class Tx(AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, SettingsTx, Protocol):
+    """Everything a transaction script may do."""
+
+
+class Store(Protocol):
+    """A backend: runs transaction scripts and read-only queries."""
+
+    async def transact(self, script: Callable[[Tx], T]) -> T:
+        """Run `script(tx)` in one transaction and commit; roll back if it raises."""
+
+    async def read(self, script: Callable[[Tx], T]) -> T:
+        """Run a read-only `script(tx)` (it must not write)."""
+
+    async def close(self) -> None:
+        """Finish pending work and release the database."""
+
+    def describe(self) -> str:
+        """Where the data lives, for logs (never with a password)."""

@@ -1,0 +1,219 @@
+"""Typed rows: what the store returns and takes. JSON columns stay JSON text (`*_json`).
+
+Times are unix milliseconds (int) throughout the store; the API layer formats them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+
+class RunStatus(enum.StrEnum):
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    SKIPPED = "Skipped"
+
+    @property
+    def ended(self) -> bool:
+        return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.SKIPPED)
+
+
+class StepStatus(enum.StrEnum):
+    PLANNED = "Planned"
+    SLEEPING = "Sleeping"
+    WAITING = "Waiting"
+    INVOKING = "Invoking"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+
+
+class ItemKind(enum.StrEnum):
+    """What a queue item asks a worker to do."""
+
+    CALL = "call"  # call the app: discovery (target "") or one planned step (target = hashed id)
+    WAKE = "wake"  # a sleep ends
+    PAUSE_TIMEOUT = "pause-timeout"  # a wait_for_event or invoke times out
+    START_TIMEOUT = "start-timeout"  # timeouts.start
+    FINISH_TIMEOUT = "finish-timeout"  # timeouts.finish
+    CRON = "cron"  # a cron tick
+
+
+class PauseKind(enum.StrEnum):
+    WAIT = "wait"
+    INVOKE = "invoke"
+    CANCEL = "cancel"
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+@dataclass(slots=True)
+class AppRecord:
+    id: str
+    name: str
+    url: str
+    sdk: str
+    framework: str | None
+    app_version: str | None
+    checksum: str | None
+    error: str | None
+    synced_at: int | None
+    created_at: int
+
+
+@dataclass(slots=True)
+class FunctionRecord:
+    id: str  # a UUID, stable per (app, slug)
+    app_id: str
+    slug: str  # "<app id>-<function id>", as registered
+    name: str
+    config_json: str
+    version: int
+    archived_at: int | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(slots=True)
+class EventRecord:
+    seq: int  # store order; 0 until inserted
+    internal_id: str
+    name: str
+    user_id: str
+    payload_json: str  # the event as functions receive it: name, data, id, ts, user, v
+    ts: int
+    received_at: int
+    source: str = "api"
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        value: dict[str, Any] = orjson.loads(self.payload_json)
+        return value
+
+
+@dataclass(slots=True)
+class RunRecord:
+    id: str
+    function_id: str
+    function_slug: str
+    function_version: int
+    app_version: str | None
+    event_id: str  # internal id of the first triggering event
+    status: RunStatus
+    created_at: int
+    reason: str | None = None
+    output_json: str | None = None
+    started_at: int | None = None
+    ended_at: int | None = None
+    parent: str | None = None  # "<parent run id>.<hashed step id>" for invoked runs
+    cron: str | None = None
+    batch_id: str | None = None
+    original_run_id: str | None = None
+    force_plan: bool = False
+    request_version: int = -1
+    pending_json: str = "{}"  # hashed step id -> "wait" | "race": what the run waits on before discovery
+    step_count: int = 0
+    state_size: int = 0
+
+    @property
+    def pending(self) -> dict[str, str]:
+        value: dict[str, str] = orjson.loads(self.pending_json)
+        return value
+
+
+@dataclass(slots=True)
+class StepRecord:
+    run_id: str
+    hashed_id: str
+    user_id: str
+    index: int
+    op: str
+    status: StepStatus
+    memo_json: str | None = None  # as sent to SDKs; None until the step has an outcome
+    started_at: int | None = None
+    ended_at: int | None = None
+    attempts: int = 1
+    seq: int = 0
+    finished_seq: int | None = None
+
+
+@dataclass(slots=True)
+class QueueItemRecord:
+    id: str
+    kind: ItemKind
+    run_at: int
+    run_id: str | None = None
+    function_id: str | None = None
+    target: str = ""  # hashed step id for a targeted call, else ""
+    payload_json: str = "{}"
+    priority: int = 0
+    constraints_json: str = "[]"  # flow-control keys evaluated at enqueue: [{kind, scope, key, limit}]
+    attempt: int = 0
+    attempt_step: str = ""  # the step the attempt counter belongs to
+    generation: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: int | None = None
+    job_key: str | None = None
+    created_at: int = 0
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        value: dict[str, Any] = orjson.loads(self.payload_json)
+        return value
+
+
+@dataclass(slots=True)
+class PauseRecord:
+    id: str
+    run_id: str
+    kind: PauseKind
+    event_name: str
+    trigger_event_json: str  # the run's first event: `event` in expressions
+    min_seq: int  # only events stored after this sequence number match
+    expires_at: int
+    created_at: int
+    step_id: str = ""
+    expression: str | None = None
+    correlation_id: str | None = None
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    run_id: str
+    step_id: str  # hashed id, "" for the function itself
+    attempt: int
+    error_json: str
+    at: int
+
+
+@dataclass(slots=True)
+class SkipRecord:
+    event_internal_id: str
+    function_id: str
+    function_slug: str
+    reason: str
+    at: int
+
+
+@dataclass(slots=True)
+class RunQuery:
+    """Filters for listing runs; `cursor` is the last run id of the previous page."""
+
+    status: RunStatus | None = None
+    function_slug: str | None = None
+    cursor: str | None = None
+    limit: int = 50
+    newest_first: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)

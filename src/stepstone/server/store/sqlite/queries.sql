@@ -1,0 +1,242 @@
+-- get_app --
+SELECT id, name, url, sdk, framework, app_version, checksum, error, synced_at, created_at
+FROM apps WHERE name = :name
+
+-- upsert_app --
+INSERT INTO apps (id, name, url, sdk, framework, app_version, checksum, error, synced_at, created_at)
+VALUES (:id, :name, :url, :sdk, :framework, :app_version, :checksum, :error, :synced_at, :created_at)
+ON CONFLICT (id) DO UPDATE SET
+    name = excluded.name, url = excluded.url, sdk = excluded.sdk, framework = excluded.framework,
+    app_version = excluded.app_version, checksum = excluded.checksum, error = excluded.error,
+    synced_at = excluded.synced_at
+
+-- list_apps --
+SELECT id, name, url, sdk, framework, app_version, checksum, error, synced_at, created_at
+FROM apps ORDER BY name
+
+-- list_functions --
+SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at
+FROM functions WHERE archived_at IS NULL OR :include_archived ORDER BY slug
+
+-- get_function --
+SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at
+FROM functions WHERE slug = :key OR id = :key
+
+-- upsert_function --
+INSERT INTO functions (id, app_id, slug, name, config, version, archived_at, created_at, updated_at)
+VALUES (:id, :app_id, :slug, :name, :config, :version, :archived_at, :created_at, :updated_at)
+ON CONFLICT (id) DO UPDATE SET
+    app_id = excluded.app_id, slug = excluded.slug, name = excluded.name, config = excluded.config,
+    version = excluded.version, archived_at = excluded.archived_at, updated_at = excluded.updated_at
+
+-- active_functions_of_app --
+SELECT id, slug FROM functions WHERE app_id = :app_id AND archived_at IS NULL
+
+-- archive_function --
+UPDATE functions SET archived_at = :now, updated_at = :now WHERE id = :id
+
+-- get_setting --
+SELECT value FROM settings WHERE key = :key
+
+-- set_setting --
+INSERT INTO settings (key, value) VALUES (:key, :value)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+
+-- insert_event --
+INSERT INTO events (internal_id, name, user_id, payload, ts, received_at, source)
+VALUES (:internal_id, :name, :user_id, :payload, :ts, :received_at, :source)
+
+-- get_event --
+SELECT seq, internal_id, name, user_id, payload, ts, received_at, source
+FROM events WHERE internal_id = :internal_id ORDER BY seq LIMIT 1
+
+-- get_event_by_seq --
+SELECT seq, internal_id, name, user_id, payload, ts, received_at, source FROM events WHERE seq = :seq
+
+-- list_events --
+SELECT seq, internal_id, name, user_id, payload, ts, received_at, source FROM events
+WHERE (:name IS NULL OR name = :name) AND (:cursor IS NULL OR seq < :cursor)
+ORDER BY seq DESC LIMIT :limit
+
+-- events_after --
+SELECT seq, internal_id, name, user_id, payload, ts, received_at, source FROM events
+WHERE name = :name AND seq > :seq ORDER BY seq LIMIT :limit
+
+-- last_event_seq --
+SELECT coalesce(max(seq), 0) FROM events
+
+-- get_idempotency_key --
+SELECT expires_at FROM idempotency WHERE scope = :scope AND key = :key
+
+-- put_idempotency_key --
+INSERT INTO idempotency (scope, key, expires_at) VALUES (:scope, :key, :expires_at)
+ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
+
+-- insert_skip --
+INSERT INTO skips (event_internal_id, function_id, function_slug, reason, at)
+VALUES (:event_internal_id, :function_id, :function_slug, :reason, :at)
+
+-- list_skips --
+SELECT event_internal_id, function_id, function_slug, reason, at FROM skips
+WHERE event_internal_id = :event_internal_id ORDER BY rowid
+
+-- insert_run --
+INSERT INTO runs (id, function_id, function_slug, function_version, app_version, event_id, status, reason,
+    output, created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan,
+    request_version, pending, step_count, state_size)
+VALUES (:id, :function_id, :function_slug, :function_version, :app_version, :event_id, :status, :reason,
+    :output, :created_at, :started_at, :ended_at, :parent, :cron, :batch_id, :original_run_id, :force_plan,
+    :request_version, :pending, :step_count, :state_size)
+
+-- insert_run_event --
+INSERT INTO run_events (run_id, position, event_seq) VALUES (:run_id, :position, :event_seq)
+
+-- get_run --
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending, step_count, state_size
+FROM runs WHERE id = :id
+
+-- update_run --
+UPDATE runs SET status = :status, reason = :reason, output = :output, started_at = :started_at,
+    ended_at = :ended_at, force_plan = :force_plan, request_version = :request_version, pending = :pending,
+    step_count = :step_count, state_size = :state_size, app_version = :app_version
+WHERE id = :id
+
+-- list_runs --
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending, step_count, state_size
+FROM runs
+WHERE (:status IS NULL OR status = :status) AND (:function_slug IS NULL OR function_slug = :function_slug)
+    AND (:cursor IS NULL OR (CASE WHEN :newest_first THEN id < :cursor ELSE id > :cursor END))
+ORDER BY CASE WHEN :newest_first THEN id END DESC, id ASC
+LIMIT :limit
+
+-- runs_for_event --
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending, step_count, state_size
+FROM runs WHERE event_id = :event_id ORDER BY id
+
+-- run_event_seqs --
+SELECT event_seq FROM run_events WHERE run_id = :run_id ORDER BY position
+
+-- save_step --
+-- Insert a step, or give an existing one without an outcome its outcome: the first outcome wins.
+INSERT INTO steps (run_id, hashed_id, user_id, idx, op, status, memo, finished_seq, started_at, ended_at, attempts)
+VALUES (:run_id, :hashed_id, :user_id, :idx, :op, :status, :memo,
+    CASE WHEN :memo IS NULL THEN NULL
+         ELSE (SELECT coalesce(max(finished_seq), 0) + 1 FROM steps WHERE run_id = :run_id) END,
+    :started_at, :ended_at, :attempts)
+ON CONFLICT (run_id, hashed_id) DO UPDATE SET
+    op = excluded.op, status = excluded.status, memo = excluded.memo, finished_seq = excluded.finished_seq,
+    started_at = coalesce(steps.started_at, excluded.started_at), ended_at = excluded.ended_at,
+    attempts = max(steps.attempts, excluded.attempts)
+WHERE steps.memo IS NULL
+
+-- list_steps --
+SELECT run_id, hashed_id, user_id, idx, op, status, memo, started_at, ended_at, attempts, seq, finished_seq
+FROM steps WHERE run_id = :run_id ORDER BY seq
+
+-- get_step --
+SELECT run_id, hashed_id, user_id, idx, op, status, memo, started_at, ended_at, attempts, seq, finished_seq
+FROM steps WHERE run_id = :run_id AND hashed_id = :hashed_id
+
+-- step_memos --
+SELECT hashed_id, memo FROM steps WHERE run_id = :run_id AND memo IS NOT NULL ORDER BY finished_seq
+
+-- insert_attempt --
+INSERT INTO attempts (run_id, step_id, attempt, error, at) VALUES (:run_id, :step_id, :attempt, :error, :at)
+
+-- list_attempts --
+SELECT run_id, step_id, attempt, error, at FROM attempts WHERE run_id = :run_id ORDER BY id
+
+-- enqueue --
+INSERT INTO queue (id, kind, run_id, function_id, target, payload, run_at, priority, constraints, attempt,
+    attempt_step, generation, lease_owner, lease_expires_at, job_key, created_at)
+VALUES (:id, :kind, :run_id, :function_id, :target, :payload, :run_at, :priority, :constraints, :attempt,
+    :attempt_step, :generation, :lease_owner, :lease_expires_at, :job_key, :created_at)
+ON CONFLICT (job_key) DO NOTHING
+
+-- due_queue_items --
+-- Due items nobody holds, oldest first, then items whose holder's lease ran out.
+SELECT id FROM (
+    SELECT id, run_at FROM queue WHERE lease_owner IS NULL AND run_at <= :now ORDER BY run_at LIMIT :limit
+)
+UNION ALL
+SELECT id FROM (
+    SELECT id FROM queue WHERE lease_owner IS NOT NULL AND lease_expires_at <= :lease_now LIMIT :limit
+)
+
+-- lease_queue_item --
+UPDATE queue SET lease_owner = :owner, lease_expires_at = :lease_until, generation = generation + 1
+WHERE id = :id
+RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at
+
+-- get_queue_item --
+SELECT id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at
+FROM queue WHERE id = :id
+
+-- holds_lease --
+SELECT 1 FROM queue WHERE id = :id AND generation = :generation
+
+-- delete_queue_item --
+DELETE FROM queue WHERE id = :id
+
+-- delete_queue_item_by_key --
+DELETE FROM queue WHERE job_key = :job_key
+
+-- reschedule --
+UPDATE queue SET run_at = :run_at, attempt = :attempt, attempt_step = :attempt_step, payload = :payload,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id
+
+-- extend_lease --
+UPDATE queue SET lease_expires_at = :lease_until WHERE id = :id AND lease_owner = :owner
+
+-- release_leases --
+UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL
+WHERE lease_owner IS NOT NULL AND (:owner IS NULL OR lease_owner = :owner)
+
+-- delete_run_items --
+DELETE FROM queue WHERE run_id = :run_id
+
+-- next_due_at --
+SELECT min(run_at) FROM queue WHERE lease_owner IS NULL
+
+-- count_queue_items --
+SELECT count(*) FROM queue
+
+-- delete_function_items --
+DELETE FROM queue WHERE function_id = :function_id AND kind = :kind
+
+-- insert_pause --
+INSERT INTO pauses (id, run_id, kind, step_id, event_name, expression, correlation_id, trigger_event, min_seq,
+    expires_at, created_at)
+VALUES (:id, :run_id, :kind, :step_id, :event_name, :expression, :correlation_id, :trigger_event, :min_seq,
+    :expires_at, :created_at)
+
+-- candidate_pauses --
+SELECT id, run_id, kind, event_name, trigger_event, min_seq, expires_at, created_at, step_id, expression,
+    correlation_id
+FROM pauses WHERE event_name = :event_name AND expires_at > :now AND min_seq < :before_seq
+ORDER BY created_at, id
+
+-- delete_pause --
+DELETE FROM pauses WHERE id = :id
+
+-- get_pause --
+SELECT id, run_id, kind, event_name, trigger_event, min_seq, expires_at, created_at, step_id, expression,
+    correlation_id
+FROM pauses WHERE id = :id
+
+-- get_pause_by_correlation --
+SELECT id, run_id, kind, event_name, trigger_event, min_seq, expires_at, created_at, step_id, expression,
+    correlation_id
+FROM pauses WHERE correlation_id = :correlation_id
+
+-- delete_run_pauses --
+DELETE FROM pauses WHERE run_id = :run_id

@@ -1,0 +1,214 @@
+"""The SQLite store: one writer thread with group commit, a few reader threads, WAL mode.
+
+Every transaction script runs on the single writer thread. Scripts that arrive together share one
+database transaction (each inside its own SAVEPOINT, so one failing script rolls back alone) and
+one commit, so under load a commit's cost is spread over many scripts. A script's caller hears
+back only after the commit. Reads run on their own connections and never wait for the writer.
+
+Only one engine process may open a database file: an exclusive lock on `<db>.lock` guarantees it,
+which also lets a restarted engine release the dead process's queue leases at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal, TypeVar, cast
+
+from stepstone.server.store import sql
+from stepstone.server.store.base import SchemaError, StoreError, Tx
+from stepstone.server.store.sqlite.tx import SqliteTx
+
+T = TypeVar("T")
+log = logging.getLogger("stepstone.store")
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+Synchronous = Literal["full", "normal", "off"]
+_GROUP_LIMIT = 128
+_STOP = object()
+
+
+def _connect(path: str, synchronous: Synchronous) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    connection.execute("PRAGMA busy_timeout=30000")
+    connection.execute("PRAGMA temp_store=MEMORY")
+    return connection
+
+
+def schema_version(connection: sqlite3.Connection) -> int:
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at INTEGER NOT NULL)"
+    )
+    row = connection.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0])
+
+
+def migrate(connection: sqlite3.Connection) -> list[int]:
+    """Apply the migrations the database lacks, each in its own transaction; return their versions."""
+    current = schema_version(connection)
+    files = sql.migration_files(MIGRATIONS)
+    if current > len(files):
+        raise SchemaError(f"database is at schema {current}, newer than this build ({len(files)}): upgrade Stepstone")
+    applied = []
+    for version, name, path in files[current:]:
+        script = path.read_text(encoding="utf-8")
+        stamp = int(time.time() * 1000)
+        connection.executescript(
+            f"BEGIN;\n{script}\nINSERT INTO schema_migrations (version, name, applied_at) "
+            f"VALUES ({version}, '{name}', {stamp});\nCOMMIT;"
+        )
+        applied.append(version)
+    return applied
+
+
+class _Job:
+    __slots__ = ("future", "script")
+
+    def __init__(self, script: Callable[[Tx], Any]) -> None:
+        self.script = script
+        self.future: Future[Any] = Future()
+
+
+class SqliteStore:
+    """A `Store` on one SQLite file (or `:memory:` for a throwaway engine)."""
+
+    def __init__(self, path: str | Path, *, synchronous: Synchronous = "full", readers: int = 2) -> None:
+        self.path = str(path)
+        self.synchronous = synchronous
+        self._lock_fd = self._lock_file()
+        self._writer = _connect(self._shared_path(), synchronous)
+        self.applied_migrations = migrate(self._writer)
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._write_loop, name="stepstone-sqlite-writer", daemon=True)
+        self._thread.start()
+        self._local = threading.local()
+        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="stepstone-sqlite-reader")
+        self._reader_connections: list[sqlite3.Connection] = []
+        self._closed = False
+
+    def _shared_path(self) -> str:
+        if self.path == ":memory:":
+            # One in-memory database shared by the writer and the readers.
+            self.path = f"file:stepstone-{id(self)}?mode=memory&cache=shared"
+        return self.path
+
+    def _lock_file(self) -> int | None:
+        if self.path == ":memory:":
+            return None
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(
+                f"the database {self.path} is in use by another Stepstone process; stop it, or pass a "
+                "different --db (several engine processes need PostgreSQL)"
+            ) from None
+        return fd
+
+    def describe(self) -> str:
+        return f"SQLite {self.path} (synchronous={self.synchronous})"
+
+    # writes
+    async def transact(self, script: Callable[[Tx], T]) -> T:
+        if self._closed:
+            raise StoreError("the store is closed")
+        job = _Job(script)
+        self._jobs.put(job)
+        return cast(T, await asyncio.wrap_future(job.future))
+
+    def _write_loop(self) -> None:
+        tx = SqliteTx(self._writer)
+        while True:
+            first = self._jobs.get()
+            if first is _STOP:
+                return
+            batch: list[_Job] = [first]
+            stop = False
+            while len(batch) < _GROUP_LIMIT:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    stop = True
+                    break
+                batch.append(more)
+            self._commit_group(tx, batch)
+            if stop:
+                return
+
+    def _commit_group(self, tx: SqliteTx, batch: list[_Job]) -> None:
+        results: list[tuple[_Job, bool, Any]] = []
+        try:
+            self._writer.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                self._writer.execute("SAVEPOINT script")
+                try:
+                    value = job.script(cast(Tx, tx))
+                except BaseException as err:  # the script's own failure: undo it alone
+                    self._writer.execute("ROLLBACK TO script")
+                    self._writer.execute("RELEASE script")
+                    results.append((job, False, err))
+                else:
+                    self._writer.execute("RELEASE script")
+                    results.append((job, True, value))
+            self._writer.execute("COMMIT")
+        except sqlite3.Error as err:
+            if self._writer.in_transaction:
+                self._writer.execute("ROLLBACK")
+            log.exception("sqlite commit failed", extra={"action": "store.commit_failed"})
+            failure = StoreError(f"database write failed: {err}")
+            for job in batch:
+                job.future.set_exception(failure)
+            return
+        for job, ok, value in results:
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+    # reads
+    async def read(self, script: Callable[[Tx], T]) -> T:
+        if self._closed:
+            raise StoreError("the store is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read, script)
+
+    def _read(self, script: Callable[[Tx], T]) -> T:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = _connect(self.path, self.synchronous)
+            self._local.connection = connection
+            self._reader_connections.append(connection)
+        connection.execute("BEGIN")
+        try:
+            return script(cast(Tx, SqliteTx(connection)))
+        finally:
+            connection.execute("COMMIT")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._jobs.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+        self._readers.shutdown(wait=True)
+        for connection in self._reader_connections:
+            connection.close()
+        self._writer.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)

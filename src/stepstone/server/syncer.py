@@ -1,0 +1,68 @@
+"""Syncing apps by URL (`-u`): the engine PUTs each app's serve URL, and the app registers itself.
+
+Each URL is pinged at start-up and then every sync poll interval, so an app that was down is
+synced as soon as it answers again, and an app that changed its functions is re-synced (a sync
+with nothing new changes nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import orjson
+
+from stepstone.protocol import headers as h
+from stepstone.protocol import signing
+from stepstone.server.clock import wall_ms
+from stepstone.server.transport import TransportError
+
+if TYPE_CHECKING:
+    from stepstone.server.engine import Engine
+
+log = logging.getLogger("stepstone.syncer")
+_PING_TIMEOUT_S = 30.0
+
+
+def normalize_url(url: str) -> str:
+    """Add `http://` when the scheme is missing."""
+    return url if "://" in url else f"http://{url}"
+
+
+class Syncer:
+    def __init__(self, engine: Engine, urls: tuple[str, ...]) -> None:
+        self.engine = engine
+        self.urls = [normalize_url(url) for url in urls]
+        self.errors: dict[str, str | None] = {}
+
+    async def run(self) -> None:
+        while True:
+            for url in self.urls:
+                await self.ping(url)
+            await asyncio.sleep(self.engine.settings.sync_poll_interval.total_seconds())
+
+    async def ping(self, url: str) -> str | None:
+        """PUT the app's serve URL; return the problem, or None when the app synced."""
+        settings = self.engine.settings
+        body = orjson.dumps({"url": url})
+        headers = {h.CONTENT_TYPE: "application/json", h.SERVER_KIND: settings.server_kind}
+        if settings.signing_key:
+            headers[h.SIGNATURE] = signing.sign_request(body, settings.signing_key, at=wall_ms() // 1000)
+        problem: str | None = None
+        try:
+            response = await self.engine.transport.request(
+                "PUT", url, body, headers, timeout=_PING_TIMEOUT_S, max_bytes=1024 * 1024
+            )
+        except TransportError as err:
+            problem = str(err)
+        else:
+            if response.status != 200:
+                problem = f"the app answered the sync with {response.status}: {response.body[:500]!r}"
+        previous = self.errors.get(url, "")
+        self.errors[url] = problem
+        if problem and problem != previous:
+            log.warning("could not sync %s: %s", url, problem, extra={"action": "sync.failed", "url": url})
+        elif problem is None and previous is not None:
+            log.info("synced %s", url, extra={"action": "sync.ok", "url": url})
+        return problem

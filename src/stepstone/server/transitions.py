@@ -1,0 +1,382 @@
+"""What an app's answer, or a timer, does to a run: transaction scripts run by the executor.
+
+Every script first checks that the worker still holds the queue item at the generation it
+claimed; an answer from a worker whose lease expired (and whose item was claimed again) is
+dropped, so a step's outcome is stored once even when two workers called the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from stepstone.protocol import durations, opcodes
+from stepstone.protocol import events as wire_events
+from stepstone.server import backoff, expressions, ingest, pauses, runs
+from stepstone.server.outcomes import Completed, Failed, Ops, Outcome
+from stepstone.server.registry import Registered
+from stepstone.server.store.records import (
+    AttemptRecord,
+    ItemKind,
+    PauseKind,
+    PauseRecord,
+    QueueItemRecord,
+    RunRecord,
+    RunStatus,
+    StepRecord,
+    StepStatus,
+)
+from stepstone.server.work import Work
+
+_UNREACHABLE_GIVE_UP_MS = 24 * 3600 * 1000
+_UNREACHABLE_MAX_DELAY_MS = 5 * 60 * 1000
+_WAITING = {
+    opcodes.Opcode.STEP_PLANNED,
+    opcodes.Opcode.SLEEP,
+    opcodes.Opcode.WAIT_FOR_EVENT,
+    opcodes.Opcode.INVOKE_FUNCTION,
+}
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """Everything a call needs, read in the transaction that checked the lease."""
+
+    run: RunRecord
+    function: Registered
+    events_json: list[str]
+    memos: list[tuple[str, str]]
+    dispatch_seq: int  # events stored after this may satisfy a wait the call reports
+
+
+def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
+    """Check the lease and the run, mark the run started, and read what the call sends."""
+    if not work.tx.holds_lease(item.id, item.generation):
+        return None
+    run = work.tx.get_run(item.run_id or "")
+    if run is None or run.status.ended:
+        work.tx.delete_queue_item(item.id)
+        return None
+    fn = work.catalog().get(run.function_id)
+    if fn is None:
+        work.tx.delete_queue_item(item.id)
+        fail_run(work, run, "FunctionNotFoundError", f"function {run.function_slug!r} is no longer registered")
+        return None
+    if run.status == RunStatus.QUEUED:
+        runs.mark_started(work, run, fn)
+    events = work.tx.get_events_by_seq(work.tx.run_event_seqs(run.id))
+    return CallPlan(
+        run, fn, [event.payload_json for event in events], work.tx.step_memos(run.id), work.tx.last_event_seq()
+    )
+
+
+def fail_run(work: Work, run: RunRecord, name: str, message: str) -> None:
+    """End a run as Failed for a reason the engine found (not an error from the app)."""
+    body = {"name": name, "message": message}
+    runs.finalize(
+        work, run, RunStatus.FAILED, output_json=orjson.dumps(body).decode(), error={"error": message, **body}
+    )
+
+
+def apply_outcome(work: Work, item: QueueItemRecord, plan: CallPlan, outcome: Outcome) -> None:
+    """Advance the run by the app's answer to the call of `item`."""
+    if not work.tx.holds_lease(item.id, item.generation):
+        return
+    run = work.tx.get_run(plan.run.id)
+    if run is None or run.status.ended:
+        work.tx.delete_queue_item(item.id)
+        return
+    if outcome.request_version is not None and run.request_version < 0:
+        run.request_version = outcome.request_version
+    if isinstance(outcome, Completed):
+        work.tx.delete_queue_item(item.id)
+        runs.finalize(work, run, RunStatus.COMPLETED, output_json=outcome.output_json)
+    elif isinstance(outcome, Failed):
+        _failed_attempt(work, run, item, plan, outcome)
+    else:
+        _apply_ops(work, run, item, plan, outcome)
+
+
+def _retry_delay(work: Work, failed_attempt: int) -> int:
+    return backoff.retry_delay_ms(failed_attempt, fixed=work.settings.retry_interval, rng=work.rng)
+
+
+def _failed_attempt(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan, outcome: Failed) -> None:
+    attempt = item.attempt if item.attempt_step == "" else 0
+    work.tx.insert_attempt(AttemptRecord(run.id, "", attempt, orjson.dumps(outcome.error).decode(), work.now))
+    if outcome.unreachable:
+        payload = item.payload
+        since = int(payload.get("unreachable_since", work.now))
+        count = int(payload.get("unreachable", 0))
+        if work.now - since < _UNREACHABLE_GIVE_UP_MS:
+            payload.update(unreachable_since=since, unreachable=count + 1)
+            item.payload_json = orjson.dumps(payload).decode()
+            item.run_at = work.now + min(_retry_delay(work, count), _UNREACHABLE_MAX_DELAY_MS)
+            work.tx.update_run(run)
+            work.tx.reschedule(item)
+            return
+    elif outcome.retryable and attempt + 1 < plan.function.max_attempts:
+        item.attempt, item.attempt_step = attempt + 1, ""
+        item.run_at = outcome.retry_at or work.now + _retry_delay(work, attempt)
+        item.payload_json = "{}"
+        work.tx.update_run(run)
+        work.tx.reschedule(item)
+        return
+    work.tx.delete_queue_item(item.id)
+    runs.finalize(work, run, RunStatus.FAILED, output_json=outcome.output_json, error=outcome.error)
+
+
+def _priority(op: opcodes.Op) -> int:
+    return 0 if op.op == opcodes.Opcode.WAIT_FOR_EVENT else 1
+
+
+def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan, outcome: Ops) -> None:
+    limits = work.settings.limits
+    ops = sorted(outcome.ops, key=_priority)
+    if run.step_count + len(ops) > limits.max_steps_per_run:
+        work.tx.delete_queue_item(item.id)
+        fail_run(work, run, "StepLimitError", f"the run exceeded {limits.max_steps_per_run} steps")
+        return
+    retry = next((op for op in ops if op.op == opcodes.Opcode.STEP_ERROR and _retryable(item, plan, op, outcome)), None)
+    waiting = any(op.op in _WAITING for op in ops)
+    if sum(op.op == opcodes.Opcode.STEP_PLANNED for op in ops) > 1 or (waiting and len(ops) > 1):
+        run.force_plan = True
+    for op in ops:
+        if op.op in (opcodes.Opcode.STEP_RUN, opcodes.Opcode.STEP):
+            memo = {"data": op.data} if op.op == opcodes.Opcode.STEP_RUN else op.data
+            _finish(work, run, op, memo, StepStatus.COMPLETED, discover=retry is None and not waiting)
+        elif op.op in (opcodes.Opcode.STEP_FAILED, opcodes.Opcode.STEP_ERROR) and op is not retry:
+            error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
+            _record_step_attempt(work, run, item, op, error)
+            _finish(work, run, op, opcodes.memo_error(error), StepStatus.FAILED, discover=not waiting)
+    if retry is not None:
+        _retry_step(work, run, item, retry, outcome)
+        return
+    work.tx.delete_queue_item(item.id)
+    for op in ops:
+        if run.status.ended:
+            return
+        if op.op == opcodes.Opcode.RUN_COMPLETE:
+            runs.finalize(work, run, RunStatus.COMPLETED, output_json=orjson.dumps(op.data).decode())
+            return
+        _start_waiting_op(work, run, plan, op)
+    if all(op.op in (opcodes.Opcode.NONE, opcodes.Opcode.DISCOVERY_REQUEST) for op in ops):
+        runs.enqueue_call(work, run)
+    work.tx.update_run(run)
+
+
+def _retryable(item: QueueItemRecord, plan: CallPlan, op: opcodes.Op, outcome: Ops) -> bool:
+    attempt = item.attempt if item.attempt_step == op.id else 0
+    return not outcome.no_retry and attempt + 1 < plan.function.max_attempts
+
+
+def _record_step_attempt(
+    work: Work, run: RunRecord, item: QueueItemRecord, op: opcodes.Op, error: dict[str, Any]
+) -> None:
+    attempt = item.attempt if item.attempt_step == op.id else 0
+    work.tx.insert_attempt(AttemptRecord(run.id, op.id, attempt, orjson.dumps(error).decode(), work.now))
+
+
+def _retry_step(work: Work, run: RunRecord, item: QueueItemRecord, op: opcodes.Op, outcome: Ops) -> None:
+    error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
+    _record_step_attempt(work, run, item, op, error)
+    attempt = item.attempt if item.attempt_step == op.id else 0
+    item.attempt, item.attempt_step = attempt + 1, op.id
+    item.run_at = outcome.retry_at or work.now + _retry_delay(work, attempt)
+    work.tx.update_run(run)
+    work.tx.reschedule(item)
+
+
+def _step(run: RunRecord, op: opcodes.Op, status: StepStatus, now: int) -> StepRecord:
+    return StepRecord(
+        run_id=run.id,
+        hashed_id=op.id,
+        user_id=op.user_id,
+        index=op.user_index,
+        op=str(op.op),
+        status=status,
+        started_at=now,
+    )
+
+
+def _finish(work: Work, run: RunRecord, op: opcodes.Op, memo: Any, status: StepStatus, *, discover: bool) -> None:
+    existing = work.tx.get_step(run.id, op.id)
+    step = _step(run, op, status, work.now)
+    if existing is not None:
+        step.started_at = existing.started_at
+        step.user_id, step.index = existing.user_id, existing.index
+    else:
+        run.step_count += 1
+    step.op = str(opcodes.Opcode.STEP_RUN if op.op == opcodes.Opcode.STEP else op.op)
+    if op.op == opcodes.Opcode.STEP_ERROR:
+        step.op = str(opcodes.Opcode.STEP_FAILED)
+    step.memo_json = orjson.dumps(memo).decode()
+    step.ended_at = work.now
+    runs.finish_step(work, run, step, discover=discover)
+
+
+def _start_waiting_op(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op) -> None:
+    mode = "race" if (op.opts or {}).get("parallelMode") == "race" else "wait"
+    if op.op == opcodes.Opcode.STEP_PLANNED:
+        if work.tx.get_step(run.id, op.id) is None:
+            run.step_count += 1
+            work.tx.save_step(_step(run, op, StepStatus.PLANNED, work.now))
+        runs.add_pending(run, op.id, mode)
+        runs.enqueue_call(work, run, target=op.id)
+    elif op.op == opcodes.Opcode.SLEEP:
+        _sleep(work, run, op, mode)
+    elif op.op == opcodes.Opcode.WAIT_FOR_EVENT:
+        _wait(work, run, plan, op, mode)
+    elif op.op == opcodes.Opcode.INVOKE_FUNCTION:
+        _invoke(work, run, plan, op, mode)
+    elif op.op in (opcodes.Opcode.AI_GATEWAY, opcodes.Opcode.GATEWAY, opcodes.Opcode.WAIT_FOR_SIGNAL):
+        error = {"name": "UnsupportedStepError", "message": f"Stepstone does not support {op.op} steps yet"}
+        _finish(work, run, op, opcodes.memo_error(error), StepStatus.FAILED, discover=True)
+
+
+def _deadline(work: Work, run: RunRecord, text: str | None, *, default_ms: int, what: str) -> int | None:
+    """`now + text` (a duration) or the time `text` names; None (and the run failed) when invalid."""
+    try:
+        if not text:
+            at = work.now + default_ms
+        elif len(text) >= 10 and text[:4].isdigit():
+            at = durations.to_millis(durations.parse_time(text))
+        else:
+            at = work.now + int(durations.parse_duration(text).total_seconds() * 1000)
+    except ValueError as err:
+        fail_run(work, run, "InvalidStepError", f"{what}: {err}")
+        return None
+    limit = int(work.settings.limits.max_sleep.total_seconds() * 1000)
+    if at - work.now > limit:
+        fail_run(work, run, "TimeoutTooLongError", f"{what}: longer than {work.settings.limits.max_sleep.days} days")
+        return None
+    return max(at, work.now)
+
+
+def _sleep(work: Work, run: RunRecord, op: opcodes.Op, mode: str) -> None:
+    text = str((op.opts or {}).get("duration") or op.name or "")
+    wake = _deadline(work, run, text or "0s", default_ms=0, what=f"sleep {op.user_id!r}")
+    if wake is None:
+        return
+    if work.tx.get_step(run.id, op.id) is None:
+        run.step_count += 1
+    work.tx.save_step(_step(run, op, StepStatus.SLEEPING, work.now))
+    runs.add_pending(run, op.id, mode)
+    work.enqueue(
+        QueueItemRecord(
+            id=work.new_id(),
+            kind=ItemKind.WAKE,
+            run_at=wake,
+            run_id=run.id,
+            function_id=run.function_id,
+            target=op.id,
+            job_key=f"{run.id}:wake:{op.id}",
+            created_at=work.now,
+        )
+    )
+
+
+def _wait(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str) -> None:
+    opts = op.opts or {}
+    name = str(opts.get("event") or op.name or "")
+    condition = opts.get("if") or None
+    expires = _deadline(work, run, str(opts.get("timeout") or "0s"), default_ms=0, what=f"wait {op.user_id!r}")
+    if expires is None:
+        return
+    if condition and (problem := expressions.problem(str(condition))):
+        fail_run(work, run, "InvalidExpressionError", f"wait {op.user_id!r}: if: {problem}")
+        return
+    if work.tx.get_step(run.id, op.id) is None:
+        run.step_count += 1
+    work.tx.save_step(_step(run, op, StepStatus.WAITING, work.now))
+    runs.add_pending(run, op.id, mode)
+    pause = PauseRecord(
+        id=work.new_id(),
+        run_id=run.id,
+        kind=PauseKind.WAIT,
+        event_name=name,
+        trigger_event_json=plan.events_json[0],
+        min_seq=plan.dispatch_seq,
+        expires_at=expires,
+        created_at=work.now,
+        step_id=op.id,
+        expression=str(condition) if condition else None,
+    )
+    pauses.create(work, run, pause)
+
+
+def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str) -> None:
+    opts = op.opts or {}
+    default = int(work.settings.limits.default_invoke_timeout.total_seconds() * 1000)
+    timeout = opts.get("timeout")
+    expires = _deadline(work, run, str(timeout) if timeout else None, default_ms=default, what=f"invoke {op.user_id!r}")
+    if expires is None:
+        return
+    if work.tx.get_step(run.id, op.id) is None:
+        run.step_count += 1
+    work.tx.save_step(_step(run, op, StepStatus.INVOKING, work.now))
+    runs.add_pending(run, op.id, mode)
+    correlation = f"{run.id}.{op.id}"
+    pause = PauseRecord(
+        id=work.new_id(),
+        run_id=run.id,
+        kind=PauseKind.INVOKE,
+        event_name=wire_events.FUNCTION_FINISHED,
+        trigger_event_json=plan.events_json[0],
+        min_seq=plan.dispatch_seq,
+        expires_at=expires,
+        created_at=work.now,
+        step_id=op.id,
+        correlation_id=correlation,
+    )
+    pauses.create(work, run, pause)
+    work.tx.update_run(run)
+    ingest.record_events(work, [pauses.invoked_event(work, run, op, correlation, expires)], source="engine")
+
+
+def wake(work: Work, item: QueueItemRecord) -> None:
+    """A sleep ended: the step completes with `null` and the run goes on."""
+    work.tx.delete_queue_item(item.id)
+    run = work.tx.get_run(item.run_id or "")
+    step = work.tx.get_step(item.run_id or "", item.target)
+    if run is None or run.status.ended or step is None or step.memo_json is not None:
+        return
+    step.memo_json, step.status, step.ended_at = "null", StepStatus.COMPLETED, work.now
+    runs.finish_step(work, run, step)
+
+
+def run_timeout(work: Work, item: QueueItemRecord) -> None:
+    """`timeouts.start` / `timeouts.finish` came due: cancel the run if it still has not started / ended."""
+    work.tx.delete_queue_item(item.id)
+    run = work.tx.get_run(item.run_id or "")
+    if run is None or run.status.ended:
+        return
+    if item.kind == ItemKind.START_TIMEOUT and run.status == RunStatus.QUEUED:
+        runs.finalize(
+            work, run, RunStatus.CANCELLED, output_json=None, reason="timeouts.start passed before it started"
+        )
+    elif item.kind == ItemKind.FINISH_TIMEOUT:
+        runs.finalize(work, run, RunStatus.CANCELLED, output_json=None, reason="timeouts.finish passed before it ended")
+
+
+def apply_checkpoint(work: Work, run_id: str, item_id: str, generation: int | None, ops: list[opcodes.Op]) -> bool:
+    """Store steps an SDK ran inside a call still in flight; False when that call is stale (409)."""
+    item = work.tx.get_queue_item(item_id)
+    if item is None or item.run_id != run_id or item.lease_owner is None:
+        return False
+    if generation is not None and item.generation != generation:
+        return False
+    run = work.tx.get_run(run_id)
+    if run is None or run.status.ended:
+        return False
+    for op in ops:
+        if op.op in (opcodes.Opcode.STEP_RUN, opcodes.Opcode.STEP):
+            memo = {"data": op.data} if op.op == opcodes.Opcode.STEP_RUN else op.data
+            _finish(work, run, op, memo, StepStatus.COMPLETED, discover=False)
+        elif op.op == opcodes.Opcode.STEP_FAILED:
+            error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
+            _finish(work, run, op, opcodes.memo_error(error), StepStatus.FAILED, discover=False)
+    work.tx.update_run(run)
+    return True

@@ -1,0 +1,56 @@
+"""The context of one transaction script: the transaction, "now", and the engine's shared parts."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from stepstone.protocol import events as wire_events
+from stepstone.server.registry import Catalog, Registry
+from stepstone.server.settings import EngineSettings
+from stepstone.server.store.base import Tx
+from stepstone.server.store.records import QueueItemRecord
+
+
+@dataclass
+class Work:
+    """What a transaction script may use. `now` is the engine clock, read once for the script.
+
+    A worker that passes `owner` may take one new call item of the run it handles as a
+    *continuation*: the item is written already leased to it, and it runs the item next without
+    waiting for a poll.
+    """
+
+    tx: Tx
+    now: int
+    registry: Registry
+    settings: EngineSettings
+    rng: random.Random = field(default_factory=random.Random)
+    owner: str | None = None
+    lease_until: int | None = None
+    continuation: QueueItemRecord | None = None
+    woke: bool = False  # an item due now was enqueued for other workers
+    discovered: set[str] = field(default_factory=set)  # runs given a discovery call in this script
+    _catalog: Catalog | None = None
+
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = self.registry.catalog(self.tx)
+        return self._catalog
+
+    def new_id(self) -> str:
+        return wire_events.new_ulid(self.now)
+
+    def enqueue(self, item: QueueItemRecord) -> bool:
+        """Add `item`; the first due call item may become this worker's continuation."""
+        take = self.owner is not None and self.continuation is None and item.kind == "call" and item.run_at <= self.now
+        if take:
+            item.lease_owner = self.owner
+            item.lease_expires_at = self.lease_until
+            item.generation = 1
+        inserted = self.tx.enqueue(item)
+        if inserted and take:
+            self.continuation = item
+        elif inserted and item.run_at <= self.now:
+            self.woke = True
+        return inserted

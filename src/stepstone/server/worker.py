@@ -1,0 +1,136 @@
+"""The queue worker: claims due items under a lease, runs them, and keeps their leases alive.
+
+A worker claims as many items as it has free slots. While an app call is in flight its lease is
+extended every third of the lease; a worker that dies stops extending, its leases run out and
+any worker (after a restart, this one) claims the items again. It sleeps until an item comes
+due, it is woken (new work, a clock jump), or a poll interval passes, whichever is first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from stepstone.server import clock
+from stepstone.server.executor import Executor
+from stepstone.server.store.base import Tx
+from stepstone.server.store.records import QueueItemRecord
+
+log = logging.getLogger("stepstone.worker")
+
+
+def _ms(delta: timedelta) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+class Worker:
+    def __init__(self, executor: Executor, *, slots: int) -> None:
+        self.executor = executor
+        self.slots = slots
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.in_flight: dict[str, QueueItemRecord] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def wake(self) -> None:
+        """Claim again now (thread-safe only from the event loop's thread)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        extender = asyncio.create_task(self._extend_leases())
+        try:
+            while not self._stopping:
+                free = self.slots - len(self.in_flight)
+                next_due = None
+                if free > 0:
+                    items, next_due = await self._claim(free)
+                    for item in items:
+                        self._start(item)
+                    if len(items) == free:
+                        continue
+                await clock.sleep_until_woken(self._wake, self._sleep_seconds(next_due))
+        finally:
+            extender.cancel()
+
+    def _sleep_seconds(self, next_due: int | None) -> float:
+        poll = self.executor.settings.poll_interval.total_seconds()
+        if next_due is None:
+            return poll
+        return max(0.0, min(poll, (next_due - self.executor.clock.now_ms()) / 1000))
+
+    async def _claim(self, limit: int) -> tuple[list[QueueItemRecord], int | None]:
+        settings = self.executor.settings
+        now = self.executor.clock.now_ms()
+        wall = clock.wall_ms()
+
+        def claim(tx: Tx) -> tuple[list[QueueItemRecord], int | None]:
+            items = tx.claim_queue_items(
+                now=now, lease_now=wall, lease_until=wall + _ms(settings.lease), owner=self.owner, limit=limit
+            )
+            return items, tx.next_due_at()
+
+        return await self.executor.store.transact(claim)
+
+    def _start(self, item: QueueItemRecord) -> None:
+        self.in_flight[item.id] = item
+        self._idle.clear()
+        task = asyncio.create_task(self._process(item))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process(self, item: QueueItemRecord) -> None:
+        current: QueueItemRecord | None = item
+        try:
+            while current is not None:
+                if current.id != item.id:
+                    self.in_flight[current.id] = current
+                try:
+                    following = await self.executor.process(current, owner=self.owner)
+                except Exception:
+                    log.exception(
+                        "engine error while running a queue item; it will be retried when its lease ends",
+                        extra={"action": "worker.item_failed", "item_id": current.id, "run_id": current.run_id},
+                    )
+                    following = None
+                self.in_flight.pop(current.id, None)
+                current = None if self._stopping else following
+        finally:
+            self.in_flight.pop(item.id, None)
+            if not self.in_flight:
+                self._idle.set()
+            self._wake.set()
+
+    async def _extend_leases(self) -> None:
+        settings = self.executor.settings
+        interval = settings.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not self.in_flight:
+                continue
+            ids = list(self.in_flight)
+            until = clock.wall_ms() + _ms(settings.lease)
+            try:
+                await self.executor.store.transact(lambda tx: tx.extend_leases(self.owner, ids, until))
+            except Exception:
+                log.exception("could not extend leases", extra={"action": "worker.extend_failed"})
+
+    async def stop(self, timeout: timedelta) -> None:
+        """Stop claiming, let in-flight items finish for up to `timeout`, then release the rest."""
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout.total_seconds())
+        except TimeoutError:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        released = await self.executor.store.transact(lambda tx: tx.release_leases(self.owner))
+        if released:
+            log.info("released %d leases", released, extra={"action": "worker.released"})
