@@ -48,7 +48,7 @@ class Served:
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
-        while not self.server.started:
+        while not self.server.started:  # noqa: ASYNC110 - uvicorn offers no event for this
             await asyncio.sleep(0.005)
 
     async def stop(self) -> None:
@@ -121,8 +121,9 @@ class Harness:
         run: dict[str, Any] = response.json()["data"]
         return run
 
-    async def wait_run(self, event_id: str, *, status: str = "Completed", function_id: str | None = None,
-                       timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_run(
+        self, event_id: str, *, status: str = "Completed", function_id: str | None = None, timeout: float = 10.0
+    ) -> dict[str, Any]:
         """The run an event started (of `function_id`, if several) once it has `status`."""
 
         async def check() -> dict[str, Any] | None:

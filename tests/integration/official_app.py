@@ -67,9 +67,7 @@ def build(engine_url: str, counts: dict[str, int]) -> tuple[fastapi.FastAPI, inn
             count(f"p{value}")
             return value * 10
 
-        results = await ctx.group.parallel(
-            tuple((lambda v=v: ctx.step.run(f"p{v}", make, v)) for v in range(3))
-        )
+        results = await ctx.group.parallel(tuple((lambda v=v: ctx.step.run(f"p{v}", make, v)) for v in range(3)))
         return list(results)
 
     @client.create_function(fn_id="child", trigger=inngest.TriggerEvent(event="test/child"))

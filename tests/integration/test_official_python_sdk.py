@@ -43,3 +43,67 @@ async def test_sleep_waits_for_the_clock(setup) -> None:
     await harness.advance(timedelta(hours=2))
     run = await harness.wait_run(event_id)
     assert run["output"] == "rested"
+
+
+async def test_wait_for_event_matches_by_expression(setup) -> None:
+    harness, _ = setup
+    event_id = await harness.send("test/wait", {"id": "order-1"})
+    await harness.wait_run(event_id, status="Running")
+    await harness.send("test/approve", {"id": "order-2", "who": "mallory"})
+    await harness.send("test/approve", {"id": "order-1", "who": "alice"})
+    run = await harness.wait_run(event_id)
+    assert run["output"] == {"id": "order-1", "who": "alice"}
+
+
+async def test_wait_for_event_times_out_with_none(setup) -> None:
+    harness, _ = setup
+    event_id = await harness.send("test/wait", {"id": "order-9"})
+    run = await harness.wait_run(event_id, status="Running")
+
+    async def waiting():
+        steps = (await harness.run(run["run_id"]))["steps"]
+        return steps and steps[0]["status"] == "Waiting"
+
+    from tests.harness import eventually
+
+    await eventually(waiting)
+    await harness.advance(timedelta(hours=3))
+    run = await harness.wait_run(event_id)
+    assert run["output"] is None
+
+
+async def test_a_failing_step_is_retried_until_it_succeeds(setup) -> None:
+    harness, counts = setup
+    event_id = await harness.send("test/flaky")
+    from tests.harness import eventually
+
+    async def attempts():
+        runs = await harness.runs_for(event_id)
+        if not runs:
+            return None
+        run = await harness.run(runs[0]["run_id"])
+        if run["status"] == "Completed":
+            return run
+        if run["attempts"]:
+            await harness.advance(timedelta(seconds=2))
+        return None
+
+    run = await eventually(attempts)
+    assert run["output"] == "ok"
+    assert counts["flaky"] == 3
+    assert [a["attempt"] for a in run["attempts"]] == [0, 1]
+
+
+async def test_parallel_steps_fan_in(setup) -> None:
+    harness, counts = setup
+    event_id = await harness.send("test/parallel")
+    run = await harness.wait_run(event_id)
+    assert run["output"] == [0, 10, 20]
+    assert counts == {"p0": 1, "p1": 1, "p2": 1}
+
+
+async def test_invoke_returns_the_child_output(setup) -> None:
+    harness, _ = setup
+    event_id = await harness.send("test/parent")
+    run = await harness.wait_run(event_id, function_id="official-parent")
+    assert run["output"] == {"doubled": 42}

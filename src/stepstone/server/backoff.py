@@ -40,10 +40,8 @@ def parse_retry_after(value: str | None, *, now_ms: int) -> int | None:
         return None
     text = value.strip()
     try:
-        if len(text) <= 7:
-            at = now_ms + int(float(text) * 1000)
-        else:
-            at = durations.to_millis(durations.parse_time(text))
+        seconds_form = len(text) <= 7
+        at = now_ms + int(float(text) * 1000) if seconds_form else durations.to_millis(durations.parse_time(text))
     except ValueError:
         return None
     return min(max(at, now_ms + _MIN_RETRY_AFTER_MS), now_ms + _MAX_RETRY_AFTER_MS)

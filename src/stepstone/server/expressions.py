@@ -23,7 +23,7 @@ How the library behaves, and what this module adds:
   False and `evaluate` raises `ExpressionError`. `has(event.data.x)` tests for the field.
 - `async` is an ordinary identifier: CEL reserves `as`, `if`, `let` and a few more, but not `async`.
 - `compile_expression` checks syntax only: an unknown function or variable fails at evaluation, like a missing key.
-- Converting Python values into CEL is most of the cost (1–2 µs per string or map entry); running a compiled program
+- Converting Python values into CEL is most of the cost (1 to 2 µs per string or map entry); running a compiled program
   takes under 1 µs. For a small event (6 fields, 3 in `data`), `Expression.matches` takes about 20 µs, and each
   further expression on the same `Bindings` about 1 µs, so the engine converts an event once for many expressions.
 """

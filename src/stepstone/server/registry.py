@@ -76,8 +76,7 @@ def compile_function(record: FunctionRecord) -> Registered:
     crons = []
     for trigger in config.triggers:
         if trigger.cron is not None:
-            jitter = durations.parse_duration(trigger.jitter) if trigger.jitter else timedelta(0)
-            crons.append(CronTrigger(trigger.cron, cron.parse_cron(trigger.cron), jitter))
+            crons.append(CronTrigger(trigger.cron, cron.parse_cron(trigger.cron), cron.parse_jitter(trigger.jitter)))
         elif trigger.event is not None:
             compiled = expressions.compile_expression(trigger.expression) if trigger.expression else None
             triggers.append(EventTrigger(trigger.event, compiled))

@@ -114,12 +114,13 @@ class Worker:
             await asyncio.sleep(interval)
             if not self.in_flight:
                 continue
-            ids = list(self.in_flight)
-            until = clock.wall_ms() + _ms(settings.lease)
             try:
-                await self.executor.store.transact(lambda tx: tx.extend_leases(self.owner, ids, until))
+                await self._extend(list(self.in_flight), clock.wall_ms() + _ms(settings.lease))
             except Exception:
                 log.exception("could not extend leases", extra={"action": "worker.extend_failed"})
+
+    async def _extend(self, ids: list[str], until: int) -> None:
+        await self.executor.store.transact(lambda tx: tx.extend_leases(self.owner, ids, until))
 
     async def stop(self, timeout: timedelta) -> None:
         """Stop claiming, let in-flight items finish for up to `timeout`, then release the rest."""

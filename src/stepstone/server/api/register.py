@@ -45,10 +45,10 @@ async def register(request: Request) -> Response:
         where = ".".join(str(part) for part in first["loc"])
         return error(400, f"Invalid request: {where}: {first['msg']}")
     except ConfigError as err:
+        message = str(err)
         name = str(raw.get("appName") or raw.get("appname") or "")
         if name:
-            await engine.executor.transact(
-                lambda work: apps.record_error(work, name, str(raw.get("url", "")), str(err))
-            )
-        return error(400, f"At least one function is invalid: {err}", problems=err.problems)
+            url = str(raw.get("url", ""))
+            await engine.executor.transact(lambda work: apps.record_error(work, name, url, message))
+        return error(400, f"At least one function is invalid: {message}", problems=err.problems)
     return JSONAnswer({"ok": True, "modified": result.modified, "app_id": result.app_id, "sync_id": result.sync_id})

@@ -1,0 +1,3 @@
+"""The `stepstone` command line."""
+
+from __future__ import annotations
