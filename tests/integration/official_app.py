@@ -78,6 +78,63 @@ def build(engine_url: str, counts: dict[str, int]) -> tuple[fastapi.FastAPI, inn
     async def parent(ctx: inngest.Context) -> Any:
         return await ctx.step.invoke("call-child", function=child, data={"n": 21})
 
+    async def report_failure(ctx: inngest.Context) -> Any:
+        counts["on_failure"] = counts.get("on_failure", 0) + 1
+        return {"failed_run": ctx.event.data["run_id"], "error": ctx.event.data["error"]["message"]}
+
+    @client.create_function(
+        fn_id="doomed", trigger=inngest.TriggerEvent(event="test/doomed"), retries=0, on_failure=report_failure
+    )
+    async def doomed(ctx: inngest.Context) -> Any:
+        raise inngest.NonRetriableError("no way")
+
+    @client.create_function(
+        fn_id="cancellable",
+        trigger=inngest.TriggerEvent(event="test/cancellable"),
+        cancel=[inngest.Cancel(event="test/cancel", if_exp="async.data.id == event.data.id")],
+    )
+    async def cancellable(ctx: inngest.Context) -> str:
+        await ctx.step.sleep("long", datetime.timedelta(days=1))
+        return "not cancelled"
+
+    @client.create_function(
+        fn_id="bounded",
+        trigger=inngest.TriggerEvent(event="test/bounded"),
+        timeouts=inngest.Timeouts(finish=datetime.timedelta(minutes=10)),
+    )
+    async def bounded(ctx: inngest.Context) -> str:
+        await ctx.step.sleep("longer-than-allowed", datetime.timedelta(hours=1))
+        return "finished"
+
+    @client.create_function(fn_id="ticker", trigger=inngest.TriggerCron(cron="*/5 * * * *"))
+    async def ticker(ctx: inngest.Context) -> Any:
+        counts["ticker"] = counts.get("ticker", 0) + 1
+        return ctx.event.name
+
+    @client.create_function(fn_id="failing-child", trigger=inngest.TriggerEvent(event="test/failing-child"), retries=0)
+    async def failing_child(ctx: inngest.Context) -> Any:
+        raise ValueError("child broke")
+
+    @client.create_function(fn_id="slow-child", trigger=inngest.TriggerEvent(event="test/slow-child"))
+    async def slow_child(ctx: inngest.Context) -> Any:
+        await ctx.step.sleep("slowly", datetime.timedelta(hours=5))
+        return "late"
+
+    @client.create_function(fn_id="invoke-errors", trigger=inngest.TriggerEvent(event="test/invoke-errors"))
+    async def invoke_errors(ctx: inngest.Context) -> Any:
+        outcomes = []
+        for step_id, target, timeout in (
+            ("failing", failing_child, None),
+            ("slow", slow_child, datetime.timedelta(minutes=30)),
+        ):
+            try:
+                await ctx.step.invoke(step_id, function=target, timeout=timeout)
+            except inngest.StepError as err:
+                outcomes.append({"name": err.name, "message": err.message})
+        return outcomes
+
+    functions = [three_steps, sleeper, waiter, flaky, parallel, child, parent, doomed, cancellable, bounded, ticker]
+    functions += [failing_child, slow_child, invoke_errors]
     app = fastapi.FastAPI()
-    inngest.fast_api.serve(app, client, [three_steps, sleeper, waiter, flaky, parallel, child, parent])
+    inngest.fast_api.serve(app, client, functions)
     return app, client

@@ -107,3 +107,84 @@ async def test_invoke_returns_the_child_output(setup) -> None:
     event_id = await harness.send("test/parent")
     run = await harness.wait_run(event_id, function_id="official-parent")
     assert run["output"] == {"doubled": 42}
+
+
+async def test_a_failed_run_emits_function_failed_and_runs_the_failure_handler(setup) -> None:
+    harness, counts = setup
+    event_id = await harness.send("test/doomed")
+    run = await harness.wait_run(event_id, status="Failed")
+    assert run["output"]["name"] == "NonRetriableError"
+    assert run["output"]["message"] == "no way"
+    failed = (await harness.http.get("/v1/events", params={"name": "inngest/function.failed"})).json()["data"]
+    assert failed[0]["id"] == run["run_id"]
+    assert failed[0]["data"]["function_id"] == "official-doomed"
+    handler = await harness.wait_run(failed[0]["internal_id"], function_id="official-doomed-failure")
+    assert handler["output"] == {"failed_run": run["run_id"], "error": "no way"}
+    assert handler["events"][0]["name"] == "inngest/function.failed"
+    finished = (await harness.http.get("/v1/events", params={"name": "inngest/function.finished"})).json()["data"]
+    statuses = {e["data"]["run_id"]: e["data"]["_inngest"]["status"] for e in finished}
+    assert statuses[run["run_id"]] == "Failed" and statuses[handler["run_id"]] == "Completed"
+
+
+async def test_a_cancel_event_matching_the_expression_cancels_the_run(setup) -> None:
+    harness, _ = setup
+    keep = await harness.send("test/cancellable", {"id": "keep"})
+    stop = await harness.send("test/cancellable", {"id": "stop"})
+    await harness.wait_run(stop, status="Running")
+    await harness.send("test/cancel", {"id": "stop"})
+    cancelled = await harness.wait_run(stop, status="Cancelled")
+    assert "test/cancel" in cancelled["reason"]
+    assert (await harness.runs_for(keep))[0]["status"] == "Running"
+    events = (await harness.http.get("/v1/events", params={"name": "inngest/function.cancelled"})).json()["data"]
+    assert [e["id"] for e in events] == [cancelled["run_id"]]
+
+
+async def test_timeouts_finish_cancels_a_run_that_runs_too_long(setup) -> None:
+    harness, _ = setup
+    event_id = await harness.send("test/bounded")
+    await harness.wait_run(event_id, status="Running")
+    await harness.advance(timedelta(minutes=11))
+    run = await harness.wait_run(event_id, status="Cancelled")
+    assert "timeouts.finish" in run["reason"]
+
+
+async def test_cron_fires_once_per_tick(setup) -> None:
+    harness, counts = setup
+    await harness.advance(timedelta(minutes=5))
+
+    async def ran() -> int | None:
+        runs = (await harness.http.get("/v1/runs", params={"function_id": "official-ticker"})).json()["data"]
+        return len([r for r in runs if r["status"] == "Completed"]) or None
+
+    from tests.harness import eventually
+
+    assert await eventually(ran) == 1
+    await harness.advance(timedelta(minutes=5))
+    assert await eventually(lambda: _at_least(ran, 2)) == 2
+    runs = (await harness.http.get("/v1/runs", params={"function_id": "official-ticker"})).json()["data"]
+    assert {r["output"] for r in runs} == {"inngest/scheduled.timer"}
+    assert all(r["cron"] == "*/5 * * * *" for r in runs)
+
+
+async def _at_least(check, count: int):
+    value = await check()
+    return value if value and value >= count else None
+
+
+async def test_invoke_failure_and_timeout_raise_step_errors(setup) -> None:
+    harness, _ = setup
+    event_id = await harness.send("test/invoke-errors")
+    from tests.harness import eventually
+
+    async def waiting_on_slow() -> bool:
+        runs = (await harness.http.get("/v1/runs", params={"function_id": "official-slow-child"})).json()["data"]
+        return bool(runs)
+
+    await eventually(waiting_on_slow)
+    await harness.advance(timedelta(minutes=31))
+    run = await harness.wait_run(event_id, function_id="official-invoke-errors")
+    assert run["output"][0]["name"] == "ValueError" and run["output"][0]["message"] == "child broke"
+    assert run["output"][1]["name"] == "InngestInvokeTimeoutError"
+    # the child keeps running after the parent stopped waiting
+    slow = (await harness.http.get("/v1/runs", params={"function_id": "official-slow-child"})).json()["data"]
+    assert slow[0]["status"] == "Running"
