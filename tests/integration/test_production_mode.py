@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import fastapi
 import inngest
 import inngest.fast_api
-import fastapi
 import pytest
 
 from stepstone.protocol import signing
-from tests.harness import Harness, eventually, free_socket
+from tests.harness import Harness, free_socket
 
 SIGNING_KEY = "signkey-test-" + "ab12" * 16
 OTHER_KEY = "signkey-test-" + "cd34" * 16
@@ -47,7 +47,9 @@ async def harness(tmp_path: Path):
     await harness.stop()
 
 
-async def test_signed_calls_run_and_keys_never_reach_the_logs(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_signed_calls_run_and_keys_never_reach_the_logs(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     served = await harness.serve_app(official_app(harness.url, SIGNING_KEY), free_socket())
     await harness.sync(f"{served.url}/api/inngest")
@@ -69,7 +71,9 @@ async def test_unknown_event_key_is_401(harness: Harness) -> None:
     assert response.json()["error"] == "Event key not found"
 
 
-@pytest.mark.parametrize("token", [SIGNING_KEY, signing.strip_key_prefix(SIGNING_KEY), signing.hash_signing_key(SIGNING_KEY)])
+@pytest.mark.parametrize(
+    "token", [SIGNING_KEY, signing.strip_key_prefix(SIGNING_KEY), signing.hash_signing_key(SIGNING_KEY)]
+)
 async def test_rest_api_accepts_the_key_plain_or_hashed(harness: Harness, token: str) -> None:
     response = await harness.http.get("/v1/runs", headers={"authorization": f"Bearer {token}"})
     assert response.status_code == 200
