@@ -110,7 +110,7 @@ async def test_invoke_returns_the_child_output(setup) -> None:
 
 
 async def test_a_failed_run_emits_function_failed_and_runs_the_failure_handler(setup) -> None:
-    harness, counts = setup
+    harness, _counts = setup
     event_id = await harness.send("test/doomed")
     run = await harness.wait_run(event_id, status="Failed")
     assert run["output"]["name"] == "NonRetriableError"
@@ -149,7 +149,7 @@ async def test_timeouts_finish_cancels_a_run_that_runs_too_long(setup) -> None:
 
 
 async def test_cron_fires_once_per_tick(setup) -> None:
-    harness, counts = setup
+    harness, _counts = setup
     await harness.advance(timedelta(minutes=5))
 
     async def ran() -> int | None:
