@@ -1,0 +1,79 @@
+"""Sending events to `{event_api}/e/{event_key}`: one flow for `send` and `send_sync`."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from stepstone.protocol import events as wire_events
+from stepstone.protocol import headers
+from stepstone.sdk import errors, transport
+
+if TYPE_CHECKING:
+    from stepstone.sdk.client import Stepstone
+
+MAX_SEND_ATTEMPTS = 5
+DEV_EVENT_KEY = "NO_EVENT_KEY_SET"
+
+
+def send_flow(client: Stepstone, events: wire_events.Event | list[wire_events.Event]) -> transport.Flow[list[str]]:
+    """The calls of one send: one id seed for every attempt, retries on network errors and 5xx only.
+
+    The engine derives event ids from the seed, so a retried request that did reach it creates no
+    duplicates.
+    """
+    batch = events if isinstance(events, list) else [events]
+    key = client.event_key or _missing_event_key(client)
+    now_ms = int(time.time() * 1000)
+    call = transport.HttpCall(
+        "POST",
+        f"{client.event_api_origin}/e/{key}",
+        headers={**transport.sdk_headers(env=client.env), headers.EVENT_ID_SEED: wire_events.new_seed(now_ms)},
+        body=json.dumps([_payload(event, now_ms) for event in batch]).encode(),
+    )
+    reply: transport.Reply = None
+    for attempt in range(MAX_SEND_ATTEMPTS):
+        if attempt:
+            yield transport.Pause(transport.backoff(attempt - 1))
+        reply = yield call
+        if isinstance(reply, httpx.Response) and reply.status_code < 500:
+            break
+    return _ids(reply)
+
+
+def _missing_event_key(client: Stepstone) -> str:
+    if client.is_dev:
+        return DEV_EVENT_KEY
+    raise errors.EventKeyUnspecifiedError(
+        "cannot send events without an event key in production mode: pass event_key= or set "
+        "STEPSTONE_EVENT_KEY (or set STEPSTONE_DEV=1 for dev mode)"
+    )
+
+
+def _payload(event: wire_events.Event, now_ms: int) -> dict[str, Any]:
+    """The event as sent: no `id` unless given, and `ts` = now when unset."""
+    payload = event.model_dump(mode="json", exclude_none=True)
+    if not payload.get("id"):
+        payload.pop("id", None)
+    if not payload.get("ts"):
+        payload["ts"] = now_ms
+    return payload
+
+
+def _ids(reply: transport.Reply) -> list[str]:
+    if not isinstance(reply, httpx.Response):
+        raise errors.SendEventsError(f"could not reach the event API: {reply}", [])
+    try:
+        body = reply.json()
+    except ValueError:
+        raise errors.SendEventsError(f"event API answered {reply.status_code} with a non-JSON body", []) from None
+    ids = body.get("ids") if isinstance(body, dict) else None
+    accepted = [str(item) for item in ids] if isinstance(ids, list) else []
+    if isinstance(body, dict) and body.get("error"):
+        raise errors.SendEventsError(str(body["error"]), accepted)
+    if reply.status_code >= 400:
+        raise errors.SendEventsError(f"event API answered {reply.status_code}", accepted)
+    return accepted

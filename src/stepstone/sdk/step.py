@@ -1,0 +1,272 @@
+"""The step methods: `Step` for async functions, `StepSync` for plain ones, with the same names.
+
+Both build a `StepCall` the same way (`StepBase`) and hand it to their execution, which decides what
+happens (`replay.Replay.decide`); they differ only in awaiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, overload
+
+from stepstone.protocol import durations, opcodes
+from stepstone.protocol.events import Event
+from stepstone.sdk import errors, replay, serialization
+from stepstone.sdk.replay import Memo, StepCall
+
+if TYPE_CHECKING:
+    from stepstone.sdk.execution import Runner
+    from stepstone.sdk.execution_async import AsyncExecution
+    from stepstone.sdk.execution_sync import SyncExecution
+    from stepstone.sdk.function import Function
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+Duration = int | timedelta | str
+
+
+class StepBase:
+    """Builds step calls; shared by `Step` and `StepSync`."""
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+        self._client = runner.client
+
+    def _new(self, step_id: str, opcode: opcodes.Opcode, name: str | None, read: Callable[[Memo], Any]) -> StepCall:
+        if replay.in_step.get():
+            raise errors.StepNestedError(f"step {step_id!r} was reached inside a step.run callback; steps cannot nest")
+        ident = self._runner.replay.ids.next(step_id)
+        return StepCall(
+            step_id=ident, opcode=opcode, name=name or step_id, read=read, parallel=replay.current_parallel.get()
+        )
+
+    def _run_call(
+        self,
+        step_id: str,
+        handler: Callable[..., Any],
+        args: tuple[Any, ...],
+        output_type: object | None,
+        opts: dict[str, Any] | None = None,
+    ) -> StepCall:
+        typ = output_type if output_type is not None else serialization.return_type(handler)
+        call = self._new(step_id, opcodes.Opcode.STEP_RUN, None, self._reader(typ))
+        call.handler, call.args, call.output_type, call.opts = handler, args, typ, opts
+        return call
+
+    def _sleep_call(self, step_id: str, until: datetime) -> StepCall:
+        return self._new(step_id, opcodes.Opcode.SLEEP, durations.format_time(until), _read_none)
+
+    def _sleep_for_call(self, step_id: str, duration: Duration) -> StepCall:
+        delta = durations.to_timedelta(duration)
+        call = self._sleep_call(step_id, self._runner.replay.now() + delta)
+        # The engine measures a relative sleep on its own clock (`opts.duration` wins over `name`).
+        call.opts = {"duration": f"{max(0, round(delta.total_seconds() * 1000))}ms"}
+        return call
+
+    def _wait_call(self, step_id: str, event: str, timeout: Duration, if_exp: str | None) -> StepCall:
+        call = self._new(step_id, opcodes.Opcode.WAIT_FOR_EVENT, event, _read_event)
+        call.opts = {"event": event, "if": if_exp, "timeout": _wire_duration(timeout)}
+        return call
+
+    def _invoke_call(
+        self,
+        step_id: str,
+        function_id: str,
+        data: Mapping[str, object] | None,
+        timeout: Duration | None,
+        output_type: object | None,
+    ) -> StepCall:
+        call = self._new(step_id, opcodes.Opcode.INVOKE_FUNCTION, None, self._reader(output_type))
+        call.opts = {
+            "function_id": function_id,
+            "payload": {"data": dict(data or {})},
+            "timeout": None if timeout is None else _wire_duration(timeout),
+        }
+        return call
+
+    def _reader(self, typ: object | None) -> Callable[[Memo], Any]:
+        serializer = self._client.serializer
+
+        def read(memo: Memo) -> Any:
+            if memo.error is not None:
+                raise replay.read_error(memo)
+            return serializer.deserialize(memo.data, typ)
+
+        return read
+
+
+def _read_none(memo: Memo) -> None:
+    return None
+
+
+def _read_event(memo: Memo) -> Event | None:
+    if memo.error is not None:
+        raise replay.read_error(memo)
+    return None if memo.data is None else Event.model_validate(memo.data)
+
+
+def _wire_duration(value: Duration) -> str:
+    return durations.format_duration(durations.to_timedelta(value))
+
+
+class Step(StepBase):
+    """Step methods of an async function (`ctx.step`)."""
+
+    _runner: AsyncExecution
+
+    @overload
+    async def run(
+        self,
+        step_id: str,
+        handler: Callable[[*Ts], Awaitable[T]],
+        *args: *Ts,
+        output_type: object | None = None,
+    ) -> T: ...
+
+    @overload
+    async def run(
+        self, step_id: str, handler: Callable[[*Ts], T], *args: *Ts, output_type: object | None = None
+    ) -> T: ...
+
+    async def run(
+        self, step_id: str, handler: Callable[[*Ts], Any], *args: *Ts, output_type: object | None = None
+    ) -> Any:
+        """Run `handler(*args)` once; later calls of the run get its memoized output.
+
+        A plain (non-async) handler runs in a thread, off the event loop. A failure is retried as a
+        step; once retries are exhausted, `StepError` is raised here. `NonRetriableError` and
+        `RetryAfterError` raised by the handler fail the function itself.
+
+        Args:
+            step_id: The step's id, unique in the function (a repeat becomes `id:1`, `id:2`, ...).
+            handler: The code to run; it must return JSON or something pydantic can dump.
+            *args: Arguments for `handler`.
+            output_type: The type to read the memoized output back as (default: the handler's return
+                annotation, else plain JSON).
+
+        Returns:
+            The handler's output, read back as `output_type`.
+
+        Raises:
+            StepError: the step failed for good.
+        """
+        return await self._runner.step(self._run_call(step_id, handler, args, output_type))
+
+    async def sleep(self, step_id: str, duration: Duration) -> None:
+        """Pause the run for `duration` (int milliseconds, `timedelta` or `"30m"`) without holding a worker."""
+        await self._runner.step(self._sleep_for_call(step_id, duration))
+
+    async def sleep_until(self, step_id: str, until: datetime) -> None:
+        """Pause the run until `until` (a naive datetime is local time)."""
+        await self._runner.step(self._sleep_call(step_id, until))
+
+    async def wait_for_event(
+        self,
+        step_id: str,
+        *,
+        event: str,
+        timeout: Duration,
+        if_exp: str | None = None,
+    ) -> Event | None:
+        """Wait for an event named `event` matching `if_exp`; None when `timeout` passes first.
+
+        `if_exp` is a CEL expression over `event` (the run's trigger) and `async` (the candidate).
+        """
+        result: Event | None = await self._runner.step(self._wait_call(step_id, event, timeout, if_exp))
+        return result
+
+    async def invoke(
+        self,
+        step_id: str,
+        *,
+        function: Function,
+        data: Mapping[str, object] | None = None,
+        timeout: Duration | None = None,
+    ) -> Any:
+        """Run `function` of this app with `data` as its event data and return its output.
+
+        Raises:
+            StepError: the invoked function failed, or `timeout` passed.
+        """
+        call = self._invoke_call(step_id, function.id, data, timeout, function.output_type)
+        return await self._runner.step(call)
+
+    async def invoke_by_id(
+        self,
+        step_id: str,
+        *,
+        app_id: str | None = None,
+        function_id: str,
+        data: Mapping[str, object] | None = None,
+        timeout: Duration | None = None,
+    ) -> Any:
+        """Run the function `function_id` of app `app_id` (default: this app); see `invoke`."""
+        full_id = f"{app_id or self._client.app_id}-{function_id}"
+        return await self._runner.step(self._invoke_call(step_id, full_id, data, timeout, None))
+
+    async def send_event(self, step_id: str, events: Event | list[Event]) -> list[str]:
+        """Send events once (a step, so a retried run does not send them again); returns their ids."""
+
+        async def send() -> list[str]:
+            return await self._client.send(events)
+
+        call = self._run_call(step_id, send, (), list[str], {"type": opcodes.STEP_TYPE_SEND_EVENT})
+        result: list[str] = await self._runner.step(call)
+        return result
+
+
+class StepSync(StepBase):
+    """Step methods of a plain function (`ctx.step`); see `Step` for each method."""
+
+    _runner: SyncExecution
+
+    def run(self, step_id: str, handler: Callable[[*Ts], T], *args: *Ts, output_type: object | None = None) -> T:
+        """Run `handler(*args)` once; later calls of the run get its memoized output."""
+        result: T = self._runner.step(self._run_call(step_id, handler, args, output_type))
+        return result
+
+    def sleep(self, step_id: str, duration: Duration) -> None:
+        """Pause the run for `duration` (int milliseconds, `timedelta` or `"30m"`)."""
+        self._runner.step(self._sleep_for_call(step_id, duration))
+
+    def sleep_until(self, step_id: str, until: datetime) -> None:
+        """Pause the run until `until`."""
+        self._runner.step(self._sleep_call(step_id, until))
+
+    def wait_for_event(self, step_id: str, *, event: str, timeout: Duration, if_exp: str | None = None) -> Event | None:
+        """Wait for a matching event; None when `timeout` passes first."""
+        result: Event | None = self._runner.step(self._wait_call(step_id, event, timeout, if_exp))
+        return result
+
+    def invoke(
+        self,
+        step_id: str,
+        *,
+        function: Function,
+        data: Mapping[str, object] | None = None,
+        timeout: Duration | None = None,
+    ) -> Any:
+        """Run `function` of this app and return its output."""
+        return self._runner.step(self._invoke_call(step_id, function.id, data, timeout, function.output_type))
+
+    def invoke_by_id(
+        self,
+        step_id: str,
+        *,
+        app_id: str | None = None,
+        function_id: str,
+        data: Mapping[str, object] | None = None,
+        timeout: Duration | None = None,
+    ) -> Any:
+        """Run the function `function_id` of app `app_id` (default: this app)."""
+        full_id = f"{app_id or self._client.app_id}-{function_id}"
+        return self._runner.step(self._invoke_call(step_id, full_id, data, timeout, None))
+
+    def send_event(self, step_id: str, events: Event | list[Event]) -> list[str]:
+        """Send events once; returns their ids."""
+        call = self._run_call(
+            step_id, lambda: self._client.send_sync(events), (), list[str], {"type": opcodes.STEP_TYPE_SEND_EVENT}
+        )
+        result: list[str] = self._runner.step(call)
+        return result

@@ -1,0 +1,136 @@
+"""HTTP calls to the engine, written once for async and sync code.
+
+A call sequence (send with retries, register, checkpoint) is a generator *flow*: it yields an
+`HttpCall` and receives the `httpx.Response` (or the `httpx.HTTPError`), or yields a `Pause` for a
+backoff. `drive` runs a flow on an `httpx.AsyncClient`, `drive_sync` on an `httpx.Client`, so the
+decisions live in one place and `send`/`send_sync` differ only in the driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import random
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+import httpx
+
+from stepstone.protocol import headers, signing
+
+try:
+    VERSION = importlib.metadata.version("stepstone")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    VERSION = "0.0.0"
+
+SDK_NAME = "stepstone-py"
+SDK_HEADER = f"{SDK_NAME}:v{VERSION}"
+
+# Backoff between retries: RETRY_BASE_DELAY * 2**attempt plus up to RETRY_BASE_DELAY of jitter.
+RETRY_BASE_DELAY = 0.1
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One HTTP request a flow wants made."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A backoff a flow wants waited out."""
+
+    seconds: float
+
+
+Reply = httpx.Response | httpx.HTTPError | None
+Flow = Generator[HttpCall | Pause, Reply, T]
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry number `attempt` (0-based)."""
+    return RETRY_BASE_DELAY * float(1 << attempt) + random.random() * RETRY_BASE_DELAY
+
+
+def sdk_headers(*, framework: str | None = None, env: str | None = None) -> dict[str, str]:
+    """Headers on every request the SDK sends and every response it gives."""
+    result = {
+        headers.CONTENT_TYPE: "application/json",
+        headers.SDK: SDK_HEADER,
+        headers.USER_AGENT: SDK_HEADER,
+        headers.REQUEST_VERSION: str(headers.PREFERRED_REQUEST_VERSION),
+    }
+    if framework:
+        result[headers.FRAMEWORK] = framework
+    if env:
+        result[headers.ENV] = env
+    return result
+
+
+def with_auth(call: HttpCall, key: str | None) -> HttpCall:
+    """`call` with `Authorization: Bearer <hashed key>` when there is a key."""
+    if not key:
+        return call
+    return replace(call, headers={**call.headers, headers.AUTHORIZATION: f"Bearer {signing.bearer_token(key)}"})
+
+
+def authed(call: HttpCall, keys: Sequence[str | None]) -> Flow[Reply]:
+    """Make `call` with the first key, and again with the fallback key if the engine answers 401/403."""
+    present: list[str | None] = [key for key in keys if key] or [None]
+    reply: Reply = None
+    for key in present:
+        reply = yield with_auth(call, key)
+        if not (isinstance(reply, httpx.Response) and reply.status_code in (401, 403)):
+            break
+    return reply
+
+
+async def drive(flow: Flow[T], client: httpx.AsyncClient) -> T:
+    """Run `flow` with an async client."""
+    reply: Reply = None
+    try:
+        while True:
+            item = flow.send(reply)
+            if isinstance(item, Pause):
+                await asyncio.sleep(item.seconds)
+                reply = None
+                continue
+            try:
+                reply = await client.request(
+                    item.method, item.url, headers=item.headers, content=item.body, params=item.params or None
+                )
+            except httpx.HTTPError as err:
+                reply = err
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+
+
+def drive_sync(flow: Flow[T], client: httpx.Client) -> T:
+    """Run `flow` with a sync client."""
+    reply: Reply = None
+    try:
+        while True:
+            item = flow.send(reply)
+            if isinstance(item, Pause):
+                time.sleep(item.seconds)
+                reply = None
+                continue
+            try:
+                reply = client.request(
+                    item.method, item.url, headers=item.headers, content=item.body, params=item.params or None
+                )
+            except httpx.HTTPError as err:
+                reply = err
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
