@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -99,12 +101,18 @@ def _serve(served: Served) -> None:
         log_config=None,
         timeout_graceful_shutdown=int(served.settings.drain_timeout.total_seconds()),
     )
+    # uvicorn drains on SIGTERM/SIGINT, then re-raises the signal: let it end the process cleanly (exit 0),
+    # so the `finally` blocks (closing the store, stopping --app processes) still run.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.Server(config).run()
     finally:
-        import asyncio
-
         asyncio.run(store.close())
+        log.info("stopped", extra={"action": "engine.stopped"})
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _start_apps(

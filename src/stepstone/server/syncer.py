@@ -37,10 +37,22 @@ class Syncer:
         self.errors: dict[str, str | None] = {}
 
     async def run(self) -> None:
-        while True:
+        """Ping every URL each poll interval; retry a failing one sooner (0.25 s, doubling up to the interval)."""
+        interval = self.engine.settings.sync_poll_interval.total_seconds()
+        loop = asyncio.get_running_loop()
+        due = {url: loop.time() for url in self.urls}
+        failures = dict.fromkeys(self.urls, 0)
+        while self.urls:
             for url in self.urls:
-                await self.ping(url)
-            await asyncio.sleep(self.engine.settings.sync_poll_interval.total_seconds())
+                if loop.time() < due[url]:
+                    continue
+                if await self.ping(url) is None:
+                    failures[url] = 0
+                    due[url] = loop.time() + interval
+                else:
+                    failures[url] += 1
+                    due[url] = loop.time() + min(interval, 0.25 * 2 ** (failures[url] - 1))
+            await asyncio.sleep(max(0.05, min(due.values()) - loop.time()))
 
     async def ping(self, url: str) -> str | None:
         """PUT the app's serve URL; return the problem, or None when the app synced."""

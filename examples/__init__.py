@@ -1,0 +1,1 @@
+"""Example apps for Stepstone (`stepstone dev --app examples.app:app`)."""
