@@ -163,3 +163,47 @@ async def test_a_step_error_is_retried_then_stored_as_the_step_error(harness: Ha
     assert run["output"] == {"error": {"name": "ValueError", "message": "boom", "stack": "trace"}}
     assert run["steps"][0]["status"] == "Failed" and run["steps"][0]["error"]["message"] == "boom"
     assert [a["attempt"] for a in run["attempts"]] == [0, 1]
+
+
+async def test_an_oversized_step_output_fails_the_step_not_the_engine(tmp_path: Path) -> None:
+    from stepstone.server.settings import Limits
+
+    harness = Harness(tmp_path / "limits", limits=Limits(max_step_output_bytes=100, max_run_state_bytes=1000))
+    await harness.start()
+    try:
+        big, small = hash_step_id("big"), hash_step_id("small")
+
+        async def script(body: dict[str, Any], request: Request) -> Response:
+            steps = body["steps"]
+            if big not in steps:
+                return ops({"op": "StepRun", "id": big, "name": "big", "data": "x" * 500})
+            if small not in steps:
+                return ops({"op": "StepRun", "id": small, "name": "small", "data": "y" * 50})
+            return done({"big": steps[big], "small": steps[small]})
+
+        await serve(harness, script)
+        run = await harness.wait_run(await harness.send("scripted/go"))
+        assert run["output"]["big"]["error"]["name"] == "OutputTooLargeError"
+        assert run["output"]["small"] == {"data": "y" * 50}
+        assert run["steps"][0]["status"] == "Failed"
+    finally:
+        await harness.stop()
+
+
+async def test_a_run_whose_state_outgrows_the_limit_fails(tmp_path: Path) -> None:
+    from stepstone.server.settings import Limits
+
+    harness = Harness(tmp_path / "state", limits=Limits(max_run_state_bytes=1000))
+    await harness.start()
+    try:
+
+        async def script(body: dict[str, Any], request: Request) -> Response:
+            n = len(body["steps"])
+            return ops({"op": "StepRun", "id": hash_step_id(f"s{n}"), "name": f"s{n}", "data": "z" * 90})
+
+        await serve(harness, script)
+        run = await harness.wait_run(await harness.send("scripted/go"), status="Failed")
+        assert run["output"]["name"] == "StateTooLargeError"
+        assert 9 <= len(run["steps"]) <= 12
+    finally:
+        await harness.stop()

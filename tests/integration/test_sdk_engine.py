@@ -30,8 +30,11 @@ async def test_steps_are_checkpointed_and_each_runs_once(setup) -> None:
     harness, counts, _ = setup
     event_id = await harness.send("shop/checkout", {"order": "A-1"})
     run = await harness.wait_run(event_id)
-    assert run["output"] == {"charged": "charged 9.5", "receipt": {"order": "A-1", "total": 9.5},
-                             "run_id": run["run_id"]}
+    assert run["output"] == {
+        "charged": "charged 9.5",
+        "receipt": {"order": "A-1", "total": 9.5},
+        "run_id": run["run_id"],
+    }
     assert counts == {"price": 1, "charge": 1, "receipt": 1}
     assert [(s["id"], s["status"], s["output"]) for s in run["steps"]] == [
         ("price", "Completed", 9.5),

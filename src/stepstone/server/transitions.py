@@ -213,8 +213,15 @@ def _finish(work: Work, run: RunRecord, op: opcodes.Op, memo: Any, status: StepS
     if op.op == opcodes.Opcode.STEP_ERROR:
         step.op = str(opcodes.Opcode.STEP_FAILED)
     step.memo_json = orjson.dumps(memo).decode()
+    limits = work.settings.limits
+    if len(step.memo_json) > limits.max_step_output_bytes:
+        message = f"the step's output is {len(step.memo_json)} bytes, over the limit of {limits.max_step_output_bytes}"
+        step.memo_json = orjson.dumps(opcodes.memo_error({"name": "OutputTooLargeError", "message": message})).decode()
+        step.status, step.op = StepStatus.FAILED, str(opcodes.Opcode.STEP_FAILED)
     step.ended_at = work.now
     runs.finish_step(work, run, step, discover=discover)
+    if run.state_size > limits.max_run_state_bytes and not run.status.ended:
+        fail_run(work, run, "StateTooLargeError", f"the run's state is over {limits.max_run_state_bytes} bytes")
 
 
 def _start_waiting_op(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op) -> None:
