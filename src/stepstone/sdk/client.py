@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from stepstone.protocol import events as wire_events
-from stepstone.sdk import options, sending, serialization, settings, transport
+from stepstone.sdk import options, redaction, sending, serialization, settings, transport
 from stepstone.sdk.function import Function, Handler, OnFailure
 
 Logger = logging.Logger | logging.LoggerAdapter[Any]
@@ -62,6 +62,7 @@ class Stepstone:
         sync_transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.app_id = app_id
+        redaction.install()
         self.environ: Mapping[str, str] = dict(os.environ if environ is None else environ)
         self.settings = settings.resolve(
             self.environ,
