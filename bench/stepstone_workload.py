@@ -1,0 +1,174 @@
+"""The workloads on Stepstone: the engine (`stepstone dev`) and `bench.app` as subprocesses, driven over HTTP.
+
+Times come from the engine's own stamps: a run's `ended_at` (set in the transaction that stores it as
+Completed, ms resolution) against the wall-clock time just before its event was sent. Polling only
+decides when a run is done; its interval does not enter the figures. Each workload also records the CPU
+time the engine and the app processes used during it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import procs
+from bench.engine_api import EngineApi, RunTimeoutError, stamp
+
+LIST_POLL_SECONDS = 0.25
+
+
+@dataclass
+class StepstoneFigures:
+    """Seconds measured on one engine + app pair; `cpu_s` maps a workload to (engine, app) CPU seconds."""
+
+    sdk: str
+    latency_s: list[float] = field(default_factory=list)
+    hundred_s: list[float] = field(default_factory=list)
+    first10_s: list[float] = field(default_factory=list)
+    last10_s: list[float] = field(default_factory=list)
+    throughput_runs: int = 0
+    throughput_s: float = 0.0
+    cpu_s: dict[str, tuple[float, float]] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    latency_runs: int
+    hundred_runs: int
+    throughput_runs: int
+
+
+@dataclass
+class Stack:
+    api: EngineApi
+    engine: subprocess.Popen[bytes]
+    app: subprocess.Popen[bytes]
+
+    def cpu_seconds(self) -> tuple[float, float] | None:
+        engine, app = procs.cpu_seconds(self.engine.pid), procs.cpu_seconds(self.app.pid)
+        return (engine, app) if engine is not None and app is not None else None
+
+    @contextlib.contextmanager
+    def cpu(self, figures: StepstoneFigures, workload: str) -> Iterator[None]:
+        """Record the engine's and the app's CPU seconds over the block (where /proc can tell)."""
+        before = self.cpu_seconds()
+        yield
+        after = self.cpu_seconds()
+        if before is not None and after is not None:
+            figures.cpu_s[workload] = (after[0] - before[0], after[1] - before[1])
+
+
+def start_stack(group: procs.Processes, *, sdk: str, synchronous: str, work_dir: Path) -> Stack:
+    """Start the app and the engine on a fresh database; return once the engine has synced the app."""
+    app_port, engine_port = procs.free_port(), procs.free_port()
+    engine_url = f"http://127.0.0.1:{engine_port}"
+    tag = f"{sdk}-{synchronous}"
+    app = group.start(
+        f"app-{tag}",
+        procs.uvicorn_command("bench.app:app", app_port),
+        env={"STEPSTONE_DEV": engine_url, "BENCH_SDK": sdk},
+    )
+    serve_url = f"http://127.0.0.1:{app_port}/api/inngest"
+    procs.wait_until(procs.answers(serve_url), process=app, what=f"the {sdk} app", log=group.log_of(f"app-{tag}"))
+    db = work_dir / f"{tag}.db"
+    db.unlink(missing_ok=True)
+    engine = group.start(f"engine-{tag}", engine_command(tag, db, engine_port, serve_url, synchronous))
+    api = EngineApi(engine_url)
+    procs.wait_until(
+        lambda: api.synced(serve_url), process=engine, what="the engine", log=group.log_of(f"engine-{tag}")
+    )
+    return Stack(api, engine, app)
+
+
+def engine_command(tag: str, db: Path, port: int, serve_url: str, synchronous: str) -> list[str]:
+    return [
+        *procs.engine_command(tag, os.environ),
+        "dev",
+        "--db",
+        str(db),
+        "--port",
+        str(port),
+        "-u",
+        serve_url,
+        "--sqlite-synchronous",
+        synchronous,
+        "--log-level",
+        "warning",
+    ]
+
+
+def timed_run(api: EngineApi, event: str, timeout: float) -> tuple[float, dict[str, Any]]:
+    """Send one event; return the seconds from sending to the run's `ended_at`, and the run."""
+    sent = time.time()
+    (event_id,) = api.send(event)
+    run = api.run_of_event(event_id, timeout)
+    if run["status"] != "Completed":
+        raise RunTimeoutError(f"run {run['run_id']} ended {run['status']}: {run.get('reason')}")
+    return stamp(run["ended_at"]) - sent, run
+
+
+def measure_latency(api: EngineApi, figures: StepstoneFigures, runs: int) -> None:
+    for _ in range(runs):
+        seconds, _ = timed_run(api, "bench/ten", timeout=30)
+        figures.latency_s.append(seconds)
+
+
+def measure_hundred(api: EngineApi, figures: StepstoneFigures, runs: int) -> None:
+    """Whole-run seconds, and the mean step interval over the first and the last ten steps."""
+    for _ in range(runs):
+        seconds, run = timed_run(api, "bench/hundred", timeout=120)
+        figures.hundred_s.append(seconds)
+        ends = sorted(stamp(step["ended_at"]) for step in api.run(run["run_id"])["steps"])
+        if len(ends) >= 100:
+            figures.first10_s.append((ends[10] - ends[0]) / 10)
+            figures.last10_s.append((ends[99] - ends[89]) / 10)
+
+
+def measure_throughput(api: EngineApi, figures: StepstoneFigures, runs: int, timeout: float = 600) -> None:
+    """Send `runs` three-step events in one request; time until the last of their runs is Completed."""
+    sent = time.time()
+    ids = set(api.send("bench/three", runs))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(LIST_POLL_SECONDS)
+        done = [run for run in api.completed_runs("bench-three-steps") if run["event_id"] in ids]
+        if len(done) == runs:
+            figures.throughput_runs = runs
+            figures.throughput_s = max(stamp(run["ended_at"]) for run in done) - sent
+            return
+    raise RunTimeoutError(f"{runs} three-step runs did not all complete within {timeout:g} s")
+
+
+def smoke(api: EngineApi, timeout: float) -> None:
+    """One three-step and a few ten-step runs: the SDK works, and connections and caches are warm."""
+    timed_run(api, "bench/three", timeout)
+    for _ in range(3):
+        timed_run(api, "bench/ten", timeout)
+
+
+def measure(group: procs.Processes, plan: Plan, *, sdk: str, synchronous: str, work_dir: Path) -> StepstoneFigures:
+    """All three workloads on a fresh engine + app; a stuck SDK is reported in `error`, not raised."""
+    figures = StepstoneFigures(sdk=sdk)
+    stack = start_stack(group, sdk=sdk, synchronous=synchronous, work_dir=work_dir)
+    try:
+        smoke(stack.api, timeout=15)
+        with stack.cpu(figures, "latency"):
+            measure_latency(stack.api, figures, plan.latency_runs)
+        with stack.cpu(figures, "hundred"):
+            measure_hundred(stack.api, figures, plan.hundred_runs)
+        with stack.cpu(figures, "throughput"):
+            measure_throughput(stack.api, figures, plan.throughput_runs)
+    except RunTimeoutError as err:
+        figures.error = str(err)
+    finally:
+        stack.api.close()
+        group.stop(stack.engine)
+        group.stop(stack.app)
+    return figures
