@@ -16,6 +16,7 @@ import httpx
 from stepstone.protocol import events as wire_events
 from stepstone.sdk import options, redaction, sending, serialization, settings, transport
 from stepstone.sdk.function import Function, Handler, OnFailure
+from stepstone.sdk.transport import AsyncSender
 
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 
@@ -81,7 +82,7 @@ class Stepstone:
         self._timeout = timeout.total_seconds()
         self._transport = transport
         self._sync_transport = sync_transport
-        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncSender] = (
             weakref.WeakKeyDictionary()
         )
         self._sync_client: httpx.Client | None = None
@@ -119,15 +120,21 @@ class Stepstone:
         """An engine URL; `path` starts with `/` and is appended to the origin (a path prefix is kept)."""
         return self.api_origin + path
 
-    def http(self) -> httpx.AsyncClient:
-        """The async HTTP client for the running event loop (one per loop, as httpx clients are loop-bound)."""
+    def http(self) -> transport.AsyncSender:
+        """The async HTTP sender for the running event loop (one per loop: HTTP clients are loop-bound).
+
+        aiohttp by default; httpx when the client was given an httpx transport (tests route calls with it).
+        """
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._async_clients.get(loop)
-            if client is None:
-                client = httpx.AsyncClient(transport=self._transport, timeout=self._timeout)
-                self._async_clients[loop] = client
-        return client
+            sender = self._async_clients.get(loop)
+            if sender is None:
+                if self._transport is not None:
+                    sender = transport.HttpxSender(httpx.AsyncClient(transport=self._transport, timeout=self._timeout))
+                else:
+                    sender = transport.AiohttpSender(self._timeout)
+                self._async_clients[loop] = sender
+        return sender
 
     def http_sync(self) -> httpx.Client:
         """The sync HTTP client (thread-safe, shared)."""

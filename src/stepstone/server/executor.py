@@ -19,6 +19,7 @@ from stepstone.server.registry import Registry
 from stepstone.server.settings import EngineSettings
 from stepstone.server.store.base import Store, Tx
 from stepstone.server.store.records import ItemKind, QueueItemRecord
+from stepstone.server.transitions import CallPlan
 from stepstone.server.transport import Transport, TransportError
 from stepstone.server.work import Work
 
@@ -32,6 +33,16 @@ _TIMERS: dict[ItemKind, Callable[[Work, QueueItemRecord], None]] = {
     ItemKind.FINISH_TIMEOUT: transitions.run_timeout,
     ItemKind.CRON: crons.tick,
 }
+
+
+Next = tuple[QueueItemRecord, CallPlan | None] | None
+
+
+def _plan_continuation(work: Work) -> CallPlan | None:
+    """Read the plan of the call this script handed to its worker, in the same transaction."""
+    if work.continuation is None or work.continuation.kind != ItemKind.CALL:
+        return None
+    return transitions.prepare_call(work, work.continuation)
 
 
 def _ms(delta: timedelta) -> int:
@@ -84,13 +95,22 @@ class Executor:
             self.notify()
         return result, continuation
 
-    async def process(self, item: QueueItemRecord, *, owner: str) -> QueueItemRecord | None:
-        """Run one leased item; return the next item this worker should run (already leased), if any."""
+    async def process(self, item: QueueItemRecord, *, owner: str, plan: CallPlan | None = None) -> Next:
+        """Run one leased item; return the next item this worker should run (already leased), if any.
+
+        When the next item is a call, its plan is read in the same transaction that created it, so a
+        step costs one write transaction, not two.
+        """
         if item.kind == ItemKind.CALL:
-            return await self._call(item, owner)
+            return await self._call(item, owner, plan)
         timer = _TIMERS[item.kind]
-        _, continuation = await self.transact(lambda work: timer(work, item), owner=owner)
-        return continuation
+
+        def run_timer(work: Work) -> CallPlan | None:
+            timer(work, item)
+            return _plan_continuation(work)
+
+        next_plan, continuation = await self.transact(run_timer, owner=owner)
+        return (continuation, next_plan) if continuation is not None else None
 
     def _slots(self, app_id: str) -> asyncio.Semaphore:
         slots = self._app_slots.get(app_id)
@@ -98,8 +118,9 @@ class Executor:
             slots = self._app_slots[app_id] = asyncio.Semaphore(self.settings.app_concurrency)
         return slots
 
-    async def _call(self, item: QueueItemRecord, owner: str) -> QueueItemRecord | None:
-        plan, _ = await self.transact(lambda work: transitions.prepare_call(work, item))
+    async def _call(self, item: QueueItemRecord, owner: str, plan: CallPlan | None) -> Next:
+        if plan is None:
+            plan, _ = await self.transact(lambda work: transitions.prepare_call(work, item))
         if plan is None:
             return None
         body = calls.build_body(plan, item, self.settings)
@@ -113,10 +134,13 @@ class Executor:
                 outcome.error.get("message"),
                 extra={"action": "call.failed", "run_id": plan.run.id, "function": plan.function.slug},
             )
-        _, continuation = await self.transact(
-            lambda work: transitions.apply_outcome(work, item, plan, outcome), owner=owner
-        )
-        return continuation
+
+        def apply(work: Work) -> CallPlan | None:
+            transitions.apply_outcome(work, item, plan, outcome)
+            return _plan_continuation(work)
+
+        next_plan, continuation = await self.transact(apply, owner=owner)
+        return (continuation, next_plan) if continuation is not None else None
 
     async def _send(self, app_id: str, url: str, body: bytes, headers: dict[str, str]) -> outcomes.Outcome:
         limits = self.settings.limits

@@ -19,6 +19,7 @@ from stepstone.server import clock
 from stepstone.server.executor import Executor
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import QueueItemRecord
+from stepstone.server.transitions import CallPlan
 
 log = logging.getLogger("stepstone.worker")
 
@@ -87,12 +88,13 @@ class Worker:
 
     async def _process(self, item: QueueItemRecord) -> None:
         current: QueueItemRecord | None = item
+        plan: CallPlan | None = None
         try:
             while current is not None:
                 if current.id != item.id:
                     self.in_flight[current.id] = current
                 try:
-                    following = await self.executor.process(current, owner=self.owner)
+                    following = await self.executor.process(current, owner=self.owner, plan=plan)
                 except Exception:
                     log.exception(
                         "engine error while running a queue item; it will be retried when its lease ends",
@@ -100,7 +102,7 @@ class Worker:
                     )
                     following = None
                 self.in_flight.pop(current.id, None)
-                current = None if self._stopping else following
+                current, plan = following if following is not None and not self._stopping else (None, None)
         finally:
             self.in_flight.pop(item.id, None)
             if not self.in_flight:

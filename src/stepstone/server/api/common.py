@@ -39,12 +39,14 @@ def engine_of(request: Request) -> Engine:
     return engine
 
 
+def bearer_ok(header: str | None, keys: tuple[str, ...]) -> bool:
+    """True when `header` is `Bearer <one of the keys, plain or hashed>`."""
+    scheme, _, token = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and bool(token) and signing.bearer_matches(token, keys)
+
+
 def require_signing_key(request: Request) -> None:
     """Outside dev mode, `Authorization: Bearer <signing key or its hash>` (as Inngest's API wants)."""
     engine = engine_of(request)
-    if engine.settings.dev:
-        return
-    header = request.headers.get(h.AUTHORIZATION, "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token or not signing.bearer_matches(token, engine.settings.signing_keys):
+    if not engine.settings.dev and not bearer_ok(request.headers.get(h.AUTHORIZATION), engine.settings.signing_keys):
         raise APIError(401, "Authentication failed: send Authorization: Bearer <signing key>")

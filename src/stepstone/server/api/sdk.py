@@ -11,7 +11,9 @@ from starlette.responses import Response
 
 from stepstone.protocol import call, opcodes
 from stepstone.protocol import events as wire_events
-from stepstone.server.api.common import JSONAnswer, engine_of, error, require_signing_key
+from stepstone.protocol import headers as h
+from stepstone.server.api.common import JSONAnswer, bearer_ok, engine_of, error, require_signing_key
+from stepstone.server.engine import Engine
 from stepstone.server.store.base import Tx
 
 router = APIRouter(tags=["sdk"], dependencies=[Depends(require_signing_key)])
@@ -58,6 +60,21 @@ async def run_actions(run_id: str, request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
+async def checkpoint_answer(engine: Engine, run_id: str, body: bytes, authorization: str | None) -> JSONAnswer:
+    """Store the steps of a checkpoint. Shared by the route below and the app's fast path."""
+    if not engine.settings.dev and not bearer_ok(authorization, engine.settings.signing_keys):
+        return error(401, "Authentication failed: send Authorization: Bearer <signing key>")
+    try:
+        request = call.CheckpointRequest.model_validate_json(body)
+        ops = [opcodes.Op.model_validate(raw) for raw in request.steps]
+    except ValidationError as err:
+        first: Any = err.errors()[0]
+        return error(400, f"invalid checkpoint: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    if not await engine.checkpoint(run_id, request.qi_id, request.generation_id, ops):
+        return error(409, "stale dispatch: this call no longer holds the run")
+    return JSONAnswer({})
+
+
 @router.post(
     "/v1/checkpoint/{run_id}/async",
     summary="Store steps an SDK ran inside a call that is still in flight",
@@ -65,13 +82,6 @@ async def run_actions(run_id: str, request: Request) -> Response:
     responses={200: {}, 400: {}, 409: {"description": "the call is stale (its lease was lost)"}},
 )
 async def checkpoint(run_id: str, request: Request) -> Response:
-    try:
-        body = call.CheckpointRequest.model_validate_json(await request.body())
-        ops = [opcodes.Op.model_validate(raw) for raw in body.steps]
-    except ValidationError as err:
-        first: Any = err.errors()[0]
-        return error(400, f"invalid checkpoint: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-    accepted = await engine_of(request).checkpoint(run_id, body.qi_id, body.generation_id, ops)
-    if not accepted:
-        return error(409, "stale dispatch: this call no longer holds the run")
-    return JSONAnswer({})
+    return await checkpoint_answer(
+        engine_of(request), run_id, await request.body(), request.headers.get(h.AUTHORIZATION)
+    )

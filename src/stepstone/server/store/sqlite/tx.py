@@ -80,9 +80,15 @@ class SqliteTx:
 
     # events
     def insert_event(self, event: EventRecord) -> int:
-        params = asdict(event)
-        params["payload"] = params.pop("payload_json")
-        del params["seq"]
+        params = {
+            "internal_id": event.internal_id,
+            "name": event.name,
+            "user_id": event.user_id,
+            "payload": event.payload_json,
+            "ts": event.ts,
+            "received_at": event.received_at,
+            "source": event.source,
+        }
         seq = self._db.execute(QUERIES["insert_event"], params).lastrowid
         assert seq is not None
         event.seq = seq
