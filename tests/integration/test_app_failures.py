@@ -95,7 +95,7 @@ async def test_an_app_that_is_down_is_retried_without_using_retries(harness: Har
 def _bind(port: int):
     import socket
 
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(16)

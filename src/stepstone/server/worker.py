@@ -15,11 +15,11 @@ import socket
 import uuid
 from datetime import timedelta
 
-from stepstone.server import clock
+from stepstone.server import clock, transitions
 from stepstone.server.executor import Executor
-from stepstone.server.store.base import Tx
-from stepstone.server.store.records import QueueItemRecord
+from stepstone.server.store.records import ItemKind, QueueItemRecord
 from stepstone.server.transitions import CallPlan
+from stepstone.server.work import Work
 
 log = logging.getLogger("stepstone.worker")
 
@@ -52,8 +52,8 @@ class Worker:
                 next_due = None
                 if free > 0:
                     items, next_due = await self._claim(free)
-                    for item in items:
-                        self._start(item)
+                    for item, plan in items:
+                        self._start(item, plan)
                     if len(items) == free:
                         continue
                 await clock.sleep_until_woken(self._wake, self._sleep_seconds(next_due))
@@ -66,29 +66,34 @@ class Worker:
             return poll
         return max(0.0, min(poll, (next_due - self.executor.clock.now_ms()) / 1000))
 
-    async def _claim(self, limit: int) -> tuple[list[QueueItemRecord], int | None]:
+    async def _claim(self, limit: int) -> tuple[list[tuple[QueueItemRecord, CallPlan | None]], int | None]:
+        """Claim due items; a call's plan is read in the same transaction (a call whose run ended is dropped)."""
         settings = self.executor.settings
-        now = self.executor.clock.now_ms()
         wall = clock.wall_ms()
 
-        def claim(tx: Tx) -> tuple[list[QueueItemRecord], int | None]:
-            items = tx.claim_queue_items(
-                now=now, lease_now=wall, lease_until=wall + _ms(settings.lease), owner=self.owner, limit=limit
+        def claim(work: Work) -> tuple[list[tuple[QueueItemRecord, CallPlan | None]], int | None]:
+            items = work.tx.claim_queue_items(
+                now=work.now, lease_now=wall, lease_until=wall + _ms(settings.lease), owner=self.owner, limit=limit
             )
-            return items, tx.next_due_at()
+            claimed: list[tuple[QueueItemRecord, CallPlan | None]] = []
+            for item in items:
+                plan = transitions.prepare_call(work, item) if item.kind == ItemKind.CALL else None
+                if item.kind != ItemKind.CALL or plan is not None:
+                    claimed.append((item, plan))
+            return claimed, work.tx.next_due_at()
 
-        return await self.executor.store.transact(claim)
+        result, _ = await self.executor.transact(claim)
+        return result
 
-    def _start(self, item: QueueItemRecord) -> None:
+    def _start(self, item: QueueItemRecord, plan: CallPlan | None) -> None:
         self.in_flight[item.id] = item
         self._idle.clear()
-        task = asyncio.create_task(self._process(item))
+        task = asyncio.create_task(self._process(item, plan))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _process(self, item: QueueItemRecord) -> None:
+    async def _process(self, item: QueueItemRecord, plan: CallPlan | None) -> None:
         current: QueueItemRecord | None = item
-        plan: CallPlan | None = None
         try:
             while current is not None:
                 if current.id != item.id:
