@@ -17,8 +17,9 @@ from stepstone.server.executor import Executor
 from stepstone.server.registry import Registry
 from stepstone.server.settings import EngineSettings
 from stepstone.server.store.base import Store
-from stepstone.server.store.records import RunRecord, RunStatus
+from stepstone.server.store.records import QueueItemRecord, RunRecord, RunStatus
 from stepstone.server.syncer import Syncer
+from stepstone.server.transitions import CallPlan
 from stepstone.server.transport import AiohttpTransport, Transport
 from stepstone.server.work import Work
 
@@ -113,11 +114,17 @@ class Engine:
     async def send_events(self, payloads: list[dict[str, Any]], internal_ids: list[str]) -> list[str]:
         """Store validated events and start what they trigger; return their internal ids."""
 
-        def record(work: Work) -> list[str]:
+        def record(work: Work) -> tuple[list[str], list[tuple[QueueItemRecord, CallPlan | None]]]:
             stored = ingest.record_events(work, payloads, source="api", internal_ids=internal_ids)
-            return [event.internal_id for event in stored]
+            plans = [(item, transitions.prepare_call(work, item)) for item in work.handoffs]
+            return [event.internal_id for event in stored], plans
 
-        ids, _ = await self.executor.transact(record)
+        (ids, handed), _ = await self.executor.transact_handoffs(
+            record, owner=self.worker.owner, limit=self.worker.free_slots()
+        )
+        for item, plan in handed:
+            if plan is not None:
+                self.worker.start(item, plan)
         self.wake()
         return ids
 

@@ -76,8 +76,15 @@ class Executor:
         self, script: Callable[[Work], T], *, owner: str | None = None
     ) -> tuple[T, QueueItemRecord | None]:
         """Run `script` in a transaction; return its result and the continuation it left, if any."""
+        result, handoffs = await self.transact_handoffs(script, owner=owner, limit=1)
+        return result, (handoffs[0] if handoffs else None)
 
-        def run(tx: Tx) -> tuple[T, QueueItemRecord | None, bool]:
+    async def transact_handoffs(
+        self, script: Callable[[Work], T], *, owner: str | None, limit: int
+    ) -> tuple[T, list[QueueItemRecord]]:
+        """Run `script` in a transaction; up to `limit` due calls it enqueues are handed to `owner`."""
+
+        def run(tx: Tx) -> tuple[T, list[QueueItemRecord], bool]:
             work = Work(
                 tx=tx,
                 now=self.clock.now_ms(),
@@ -86,14 +93,15 @@ class Executor:
                 rng=self.rng,
                 owner=owner,
                 lease_until=clock.wall_ms() + _ms(self.settings.lease),
+                handoff_limit=limit,
             )
             result = script(work)
-            return result, work.continuation, work.woke
+            return result, work.handoffs, work.woke
 
-        result, continuation, woke = await self.store.transact(run)
+        result, handoffs, woke = await self.store.transact(run)
         if woke:
             self.notify()
-        return result, continuation
+        return result, handoffs
 
     async def process(self, item: QueueItemRecord, *, owner: str, plan: CallPlan | None = None) -> Next:
         """Run one leased item; return the next item this worker should run (already leased), if any.

@@ -16,9 +16,10 @@ from stepstone.server.store.records import QueueItemRecord
 class Work:
     """What a transaction script may use. `now` is the engine clock, read once for the script.
 
-    A worker that passes `owner` may take one new call item of the run it handles as a
-    *continuation*: the item is written already leased to it, and it runs the item next without
-    waiting for a poll.
+    A worker that passes `owner` may take up to `handoff_limit` new call items that are due now as
+    *handoffs*: they are written already leased to it, and it runs them next without waiting for a
+    poll or a claim (the next call of the run it is running; the first calls of the runs an event
+    starts).
     """
 
     tx: Tx
@@ -28,7 +29,8 @@ class Work:
     rng: random.Random = field(default_factory=random.Random)
     owner: str | None = None
     lease_until: int | None = None
-    continuation: QueueItemRecord | None = None
+    handoff_limit: int = 1
+    handoffs: list[QueueItemRecord] = field(default_factory=list)
     woke: bool = False  # an item due now was enqueued for other workers
     discovered: set[str] = field(default_factory=set)  # runs given a discovery call in this script
     _catalog: Catalog | None = None
@@ -41,16 +43,26 @@ class Work:
     def new_id(self) -> str:
         return wire_events.new_ulid(self.now)
 
+    @property
+    def continuation(self) -> QueueItemRecord | None:
+        """The first handoff (a worker running one run takes at most one)."""
+        return self.handoffs[0] if self.handoffs else None
+
     def enqueue(self, item: QueueItemRecord) -> bool:
-        """Add `item`; the first due call item may become this worker's continuation."""
-        take = self.owner is not None and self.continuation is None and item.kind == "call" and item.run_at <= self.now
+        """Add `item`; a due call item may be handed to this script's worker."""
+        take = (
+            self.owner is not None
+            and len(self.handoffs) < self.handoff_limit
+            and item.kind == "call"
+            and item.run_at <= self.now
+        )
         if take:
             item.lease_owner = self.owner
             item.lease_expires_at = self.lease_until
             item.generation = 1
         inserted = self.tx.enqueue(item)
         if inserted and take:
-            self.continuation = item
+            self.handoffs.append(item)
         elif inserted and item.run_at <= self.now:
             self.woke = True
         return inserted

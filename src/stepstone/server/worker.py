@@ -53,7 +53,7 @@ class Worker:
                 if free > 0:
                     items, next_due = await self._claim(free)
                     for item, plan in items:
-                        self._start(item, plan)
+                        self.start(item, plan)
                     if len(items) == free:
                         continue
                 await clock.sleep_until_woken(self._wake, self._sleep_seconds(next_due))
@@ -85,7 +85,12 @@ class Worker:
         result, _ = await self.executor.transact(claim)
         return result
 
-    def _start(self, item: QueueItemRecord, plan: CallPlan | None) -> None:
+    def free_slots(self) -> int:
+        """How many more items this worker takes now (none while it stops)."""
+        return 0 if self._stopping else max(0, self.slots - len(self.in_flight))
+
+    def start(self, item: QueueItemRecord, plan: CallPlan | None) -> None:
+        """Run a leased item (claimed, or handed over by the transaction that created it)."""
         self.in_flight[item.id] = item
         self._idle.clear()
         task = asyncio.create_task(self._process(item, plan))
