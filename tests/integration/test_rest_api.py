@@ -165,3 +165,11 @@ async def test_health(harness: Harness) -> None:
     response = await harness.http.get("/health")
     assert response.json() == {"status": 200, "message": "OK"}
     assert response.headers["x-inngest-server-kind"] == "dev"
+
+
+async def test_an_empty_cursor_means_the_first_page(harness: Harness) -> None:
+    event_id = await harness.send("test/child", {"n": 1})
+    await harness.wait_run(event_id)
+    assert len((await harness.http.get("/v1/runs", params={"cursor": ""})).json()["data"]) == 1
+    assert len((await harness.http.get("/v1/events", params={"cursor": ""})).json()["data"]) >= 1
+    assert (await harness.http.get("/v1/events", params={"cursor": "x"})).status_code == 400

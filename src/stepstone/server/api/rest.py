@@ -22,10 +22,13 @@ _MAX_LIMIT = 500
 async def list_events(
     request: Request,
     name: str | None = None,
-    cursor: int | None = Query(default=None, description="the `cursor` of the previous page"),
+    cursor: str | None = Query(default=None, description="the `cursor` of the previous page (empty: the first)"),
     limit: int = Query(default=50, ge=1, le=_MAX_LIMIT),
 ) -> Response:
-    records = await engine_of(request).store.read(lambda tx: tx.list_events(name=name, cursor=cursor, limit=limit))
+    if cursor and not cursor.isdigit():
+        return error(400, "invalid cursor: pass the `cursor` of the previous page")
+    after = int(cursor) if cursor else None
+    records = await engine_of(request).store.read(lambda tx: tx.list_events(name=name, cursor=after, limit=limit))
     next_cursor = records[-1].seq if len(records) == limit else None
     return JSONAnswer({"data": [views.event(record) for record in records], "cursor": next_cursor})
 
@@ -62,7 +65,7 @@ async def list_runs(
     cursor: str | None = None,
     limit: int = Query(default=50, ge=1, le=_MAX_LIMIT),
 ) -> Response:
-    query = RunQuery(status=status, function_slug=function_id, cursor=cursor, limit=limit)
+    query = RunQuery(status=status, function_slug=function_id, cursor=cursor or None, limit=limit)
     records = await engine_of(request).store.read(lambda tx: tx.list_runs(query))
     next_cursor = records[-1].id if len(records) == limit else None
     return JSONAnswer({"data": [views.run(record) for record in records], "cursor": next_cursor})
