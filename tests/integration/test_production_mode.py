@@ -124,3 +124,60 @@ async def test_start_requires_a_hex_signing_key() -> None:
     result = CliRunner().invoke(main, ["start", "--signing-key", "abcd"], env={"STEPSTONE_EVENT_KEY": ""})
     assert result.exit_code != 0
     assert "event-key" in result.output
+
+
+def stepstone_app(engine_url: str, key: str):
+    import fastapi
+
+    import stepstone
+    import stepstone.fastapi
+
+    client = stepstone.Stepstone(
+        app_id="ours", signing_key=key, event_key=EVENT_KEY, base_url=engine_url, is_dev=False, environ={}
+    )
+
+    @client.create_function(fn_id="greet", trigger=stepstone.TriggerEvent(event="prod/greet"), retries=0)
+    async def greet(ctx: stepstone.Context) -> str:
+        first = await ctx.step.run("first", lambda: "hello")
+        second = await ctx.step.run("second", lambda: ctx.event.data["who"])
+        return f"{first} {second}"
+
+    app = fastapi.FastAPI()
+    stepstone.fastapi.serve(app, client, [greet])
+    return app, client
+
+
+async def test_stepstone_sdk_in_production_mode_checkpoints_with_its_key(harness: Harness) -> None:
+    app, client = stepstone_app(harness.url, SIGNING_KEY)
+    served = await harness.serve_app(app, free_socket())
+    await harness.sync(f"{served.url}/api/inngest")
+    ids = await client.send(__import__("stepstone").Event(name="prod/greet", data={"who": "grace"}))
+    run = await harness.wait_run(ids[0])
+    assert run["output"] == "hello grace"
+    assert [step["id"] for step in run["steps"]] == ["first", "second"]
+    await client.aclose()
+
+
+async def test_the_stepstone_sdk_rejects_unsigned_and_wrongly_signed_calls(harness: Harness) -> None:
+    app, client = stepstone_app(harness.url, SIGNING_KEY)
+    served = await harness.serve_app(app, free_socket())
+    url = f"{served.url}/api/inngest?fnId=ours-greet&stepId=step"
+    body = b'{"event":{"name":"prod/greet","data":{}},"steps":{},"ctx":{"run_id":"r","attempt":0,"stack":{"stack":[]},"disable_immediate_execution":false},"use_api":false}'
+    import httpx
+
+    async with httpx.AsyncClient() as http:
+        unsigned = await http.post(url, content=body)
+        forged = await http.post(
+            url,
+            content=body,
+            headers={"x-inngest-signature": signing.sign_request(body, OTHER_KEY, at=int(__import__("time").time()))},
+        )
+        stale = await http.post(
+            url,
+            content=body,
+            headers={
+                "x-inngest-signature": signing.sign_request(body, SIGNING_KEY, at=int(__import__("time").time()) - 3600)
+            },
+        )
+    assert unsigned.status_code == forged.status_code == stale.status_code == 401
+    await client.aclose()
