@@ -6,7 +6,6 @@ from pathlib import Path
 
 import flask
 import pytest
-import uvicorn
 
 import stepstone
 import stepstone.flask

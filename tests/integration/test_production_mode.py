@@ -162,7 +162,10 @@ async def test_the_stepstone_sdk_rejects_unsigned_and_wrongly_signed_calls(harne
     app, client = stepstone_app(harness.url, SIGNING_KEY)
     served = await harness.serve_app(app, free_socket())
     url = f"{served.url}/api/inngest?fnId=ours-greet&stepId=step"
-    body = b'{"event":{"name":"prod/greet","data":{}},"steps":{},"ctx":{"run_id":"r","attempt":0,"stack":{"stack":[]},"disable_immediate_execution":false},"use_api":false}'
+    body = (
+        b'{"event":{"name":"prod/greet","data":{}},"steps":{},"use_api":false,'
+        b'"ctx":{"run_id":"r","attempt":0,"stack":{"stack":[]},"disable_immediate_execution":false}}'
+    )
     import httpx
 
     async with httpx.AsyncClient() as http:
