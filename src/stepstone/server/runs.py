@@ -141,18 +141,17 @@ def finish_step(work: Work, run: RunRecord, step: StepRecord, *, discover: bool 
     """Store a step's outcome (the first one wins) and enqueue discovery when the run may go on.
 
     Discovery follows when the step was not pending (it ran inside a discovery call), when it
-    was the last pending step, or when it belongs to a `race` group. Returns whether the outcome
-    was written by this call.
+    was the last pending step, or when it belongs to a `race` group. The run row is written only
+    when its pending set changed. Returns whether the outcome was written by this call.
     """
     written = work.tx.save_step(step)
-    if written and step.memo_json is not None:
-        run.state_size += len(step.memo_json)
     pending = run.pending
     mode = pending.pop(step.hashed_id, None)
-    run.pending_json = orjson.dumps(pending).decode()
-    if not pending and mode is not None and run.request_version >= 2:
-        run.force_plan = False
-    work.tx.update_run(run)
+    if mode is not None:
+        run.pending_json = orjson.dumps(pending).decode()
+        if not pending and run.request_version >= 2:
+            run.force_plan = False
+        work.tx.update_run(run)
     if discover and (mode is None or not pending or mode == "race"):
         enqueue_call(work, run)
     return written

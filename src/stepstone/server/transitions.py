@@ -135,7 +135,8 @@ def _priority(op: opcodes.Op) -> int:
 def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan, outcome: Ops) -> None:
     limits = work.settings.limits
     ops = sorted(outcome.ops, key=_priority)
-    if run.step_count + len(ops) > limits.max_steps_per_run:
+    steps, _ = work.tx.run_step_stats(run.id)
+    if steps + len(ops) > limits.max_steps_per_run:
         work.tx.delete_queue_item(item.id)
         fail_run(work, run, "StepLimitError", f"the run exceeded {limits.max_steps_per_run} steps")
         return
@@ -165,6 +166,14 @@ def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan
     if all(op.op in (opcodes.Opcode.NONE, opcodes.Opcode.DISCOVERY_REQUEST) for op in ops):
         runs.enqueue_call(work, run)
     work.tx.update_run(run)
+    check_state_size(work, run)
+
+
+def check_state_size(work: Work, run: RunRecord) -> None:
+    """Fail the run when its stored step outputs outgrew the run-state limit."""
+    limit = work.settings.limits.max_run_state_bytes
+    if not run.status.ended and work.tx.run_step_stats(run.id)[1] > limit:
+        fail_run(work, run, "StateTooLargeError", f"the run's state is over {limit} bytes")
 
 
 def _retryable(item: QueueItemRecord, plan: CallPlan, op: opcodes.Op, outcome: Ops) -> bool:
@@ -202,13 +211,7 @@ def _step(run: RunRecord, op: opcodes.Op, status: StepStatus, now: int) -> StepR
 
 
 def _finish(work: Work, run: RunRecord, op: opcodes.Op, memo: Any, status: StepStatus, *, discover: bool) -> None:
-    existing = work.tx.get_step(run.id, op.id)
-    step = _step(run, op, status, work.now)
-    if existing is not None:
-        step.started_at = existing.started_at
-        step.user_id, step.index = existing.user_id, existing.index
-    else:
-        run.step_count += 1
+    step = _step(run, op, status, work.now)  # a planned step keeps its id, index and start (see `save_step`)
     step.op = str(opcodes.Opcode.STEP_RUN if op.op == opcodes.Opcode.STEP else op.op)
     if op.op == opcodes.Opcode.STEP_ERROR:
         step.op = str(opcodes.Opcode.STEP_FAILED)
@@ -220,15 +223,12 @@ def _finish(work: Work, run: RunRecord, op: opcodes.Op, memo: Any, status: StepS
         step.status, step.op = StepStatus.FAILED, str(opcodes.Opcode.STEP_FAILED)
     step.ended_at = work.now
     runs.finish_step(work, run, step, discover=discover)
-    if run.state_size > limits.max_run_state_bytes and not run.status.ended:
-        fail_run(work, run, "StateTooLargeError", f"the run's state is over {limits.max_run_state_bytes} bytes")
 
 
 def _start_waiting_op(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op) -> None:
     mode = "race" if (op.opts or {}).get("parallelMode") == "race" else "wait"
     if op.op == opcodes.Opcode.STEP_PLANNED:
         if work.tx.get_step(run.id, op.id) is None:
-            run.step_count += 1
             work.tx.save_step(_step(run, op, StepStatus.PLANNED, work.now))
         runs.add_pending(run, op.id, mode)
         runs.enqueue_call(work, run, target=op.id)
@@ -267,8 +267,6 @@ def _sleep(work: Work, run: RunRecord, op: opcodes.Op, mode: str) -> None:
     wake = _deadline(work, run, text or "0s", default_ms=0, what=f"sleep {op.user_id!r}")
     if wake is None:
         return
-    if work.tx.get_step(run.id, op.id) is None:
-        run.step_count += 1
     work.tx.save_step(_step(run, op, StepStatus.SLEEPING, work.now))
     runs.add_pending(run, op.id, mode)
     work.enqueue(
@@ -295,8 +293,6 @@ def _wait(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str)
     if condition and (problem := expressions.problem(str(condition))):
         fail_run(work, run, "InvalidExpressionError", f"wait {op.user_id!r}: if: {problem}")
         return
-    if work.tx.get_step(run.id, op.id) is None:
-        run.step_count += 1
     work.tx.save_step(_step(run, op, StepStatus.WAITING, work.now))
     runs.add_pending(run, op.id, mode)
     pause = PauseRecord(
@@ -321,8 +317,6 @@ def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: st
     expires = _deadline(work, run, str(timeout) if timeout else None, default_ms=default, what=f"invoke {op.user_id!r}")
     if expires is None:
         return
-    if work.tx.get_step(run.id, op.id) is None:
-        run.step_count += 1
     work.tx.save_step(_step(run, op, StepStatus.INVOKING, work.now))
     runs.add_pending(run, op.id, mode)
     correlation = f"{run.id}.{op.id}"
@@ -385,5 +379,6 @@ def apply_checkpoint(work: Work, run_id: str, item_id: str, generation: int | No
         elif op.op == opcodes.Opcode.STEP_FAILED:
             error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
             _finish(work, run, op, opcodes.memo_error(error), StepStatus.FAILED, discover=False)
-    work.tx.update_run(run)
+    # Step and state limits are checked when the call answers (`_apply_ops`), not per checkpoint, so a
+    # checkpoint costs the same whatever the run's length.
     return True

@@ -131,6 +131,9 @@ class RunsTx(Protocol):
     def list_steps(self, run_id: str) -> list[StepRecord]:
         """The run's steps in the order they were first reported."""
 
+    def run_step_stats(self, run_id: str) -> tuple[int, int]:
+        """(how many steps the run has, the total size of their memos in bytes)."""
+
     def step_memos(self, run_id: str) -> list[tuple[str, str]]:
         """(hashed id, memo JSON) of the run's finished steps, in completion order (the stack)."""
 

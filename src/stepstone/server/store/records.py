@@ -124,8 +124,6 @@ class RunRecord:
     force_plan: bool = False
     request_version: int = -1
     pending_json: str = "{}"  # hashed step id -> "wait" | "race": what the run waits on before discovery
-    step_count: int = 0
-    state_size: int = 0
 
     @property
     def pending(self) -> dict[str, str]:

@@ -83,10 +83,10 @@ WHERE event_internal_id = :event_internal_id ORDER BY rowid
 -- insert_run --
 INSERT INTO runs (id, function_id, function_slug, function_version, app_version, event_id, status, reason,
     output, created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan,
-    request_version, pending, step_count, state_size)
+    request_version, pending)
 VALUES (:id, :function_id, :function_slug, :function_version, :app_version, :event_id, :status, :reason,
     :output, :created_at, :started_at, :ended_at, :parent, :cron, :batch_id, :original_run_id, :force_plan,
-    :request_version, :pending, :step_count, :state_size)
+    :request_version, :pending)
 
 -- insert_run_event --
 INSERT INTO run_events (run_id, position, event_seq) VALUES (:run_id, :position, :event_seq)
@@ -94,19 +94,19 @@ INSERT INTO run_events (run_id, position, event_seq) VALUES (:run_id, :position,
 -- get_run --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, step_count, state_size
+    pending
 FROM runs WHERE id = :id
 
 -- update_run --
 UPDATE runs SET status = :status, reason = :reason, output = :output, started_at = :started_at,
     ended_at = :ended_at, force_plan = :force_plan, request_version = :request_version, pending = :pending,
-    step_count = :step_count, state_size = :state_size, app_version = :app_version
+    app_version = :app_version
 WHERE id = :id
 
 -- list_runs --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, step_count, state_size
+    pending
 FROM runs
 WHERE (:status IS NULL OR status = :status) AND (:function_slug IS NULL OR function_slug = :function_slug)
     AND (:cursor IS NULL OR (CASE WHEN :newest_first THEN id < :cursor ELSE id > :cursor END))
@@ -116,7 +116,7 @@ LIMIT :limit
 -- runs_for_event --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, step_count, state_size
+    pending
 FROM runs WHERE event_id = :event_id ORDER BY id
 
 -- run_event_seqs --
@@ -124,13 +124,15 @@ SELECT event_seq FROM run_events WHERE run_id = :run_id ORDER BY position
 
 -- save_step --
 -- Insert a step, or give an existing one without an outcome its outcome: the first outcome wins.
-INSERT INTO steps (run_id, hashed_id, user_id, idx, op, status, memo, finished_seq, started_at, ended_at, attempts)
-VALUES (:run_id, :hashed_id, :user_id, :idx, :op, :status, :memo,
+INSERT INTO steps (run_id, hashed_id, user_id, idx, op, status, memo, size, finished_seq, started_at, ended_at,
+    attempts)
+VALUES (:run_id, :hashed_id, :user_id, :idx, :op, :status, :memo, coalesce(length(CAST(:memo AS BLOB)), 0),
     CASE WHEN :memo IS NULL THEN NULL
          ELSE (SELECT coalesce(max(finished_seq), 0) + 1 FROM steps WHERE run_id = :run_id) END,
     :started_at, :ended_at, :attempts)
 ON CONFLICT (run_id, hashed_id) DO UPDATE SET
-    op = excluded.op, status = excluded.status, memo = excluded.memo, finished_seq = excluded.finished_seq,
+    op = excluded.op, status = excluded.status, memo = excluded.memo, size = excluded.size,
+    finished_seq = excluded.finished_seq,
     started_at = coalesce(steps.started_at, excluded.started_at), ended_at = excluded.ended_at,
     attempts = max(steps.attempts, excluded.attempts)
 WHERE steps.memo IS NULL
@@ -142,6 +144,9 @@ FROM steps WHERE run_id = :run_id ORDER BY seq
 -- get_step --
 SELECT run_id, hashed_id, user_id, idx, op, status, memo, started_at, ended_at, attempts, seq, finished_seq
 FROM steps WHERE run_id = :run_id AND hashed_id = :hashed_id
+
+-- run_step_stats --
+SELECT count(*), coalesce(sum(size), 0) FROM steps WHERE run_id = :run_id
 
 -- step_memos --
 SELECT hashed_id, memo FROM steps WHERE run_id = :run_id AND memo IS NOT NULL ORDER BY finished_seq

@@ -66,8 +66,6 @@ def run(row: Row) -> RunRecord:
         force_plan=values[16],
         request_version=values[17],
         pending_json=values[18],
-        step_count=values[19],
-        state_size=values[20],
     )
 
 
@@ -93,8 +91,6 @@ def run_params(record: RunRecord) -> dict[str, Any]:
         "force_plan": int(record.force_plan),
         "request_version": record.request_version,
         "pending": record.pending_json,
-        "step_count": record.step_count,
-        "state_size": record.state_size,
     }
 
 

@@ -165,6 +165,11 @@ class SqliteTx:
     def list_steps(self, run_id: str) -> list[StepRecord]:
         return [rows.step(row) for row in self._all("list_steps", {"run_id": run_id})]
 
+    def run_step_stats(self, run_id: str) -> tuple[int, int]:
+        row = self._one("run_step_stats", {"run_id": run_id})
+        assert row is not None
+        return int(row[0]), int(row[1])  # type: ignore[call-overload]
+
     def step_memos(self, run_id: str) -> list[tuple[str, str]]:
         return [(str(row[0]), str(row[1])) for row in self._all("step_memos", {"run_id": run_id})]
 

@@ -79,9 +79,7 @@ CREATE TABLE runs (
     original_run_id TEXT,
     force_plan INTEGER NOT NULL DEFAULT 0,
     request_version INTEGER NOT NULL DEFAULT -1,
-    pending TEXT NOT NULL DEFAULT '{}',
-    step_count INTEGER NOT NULL DEFAULT 0,
-    state_size INTEGER NOT NULL DEFAULT 0
+    pending TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX runs_status ON runs (status, id);
 CREATE INDEX runs_function ON runs (function_slug, id);
@@ -95,8 +93,10 @@ CREATE TABLE run_events (
     PRIMARY KEY (run_id, position)
 );
 
+-- A step writes two pages (the row and the unique index): no AUTOINCREMENT, no other index, because
+-- each page is written to the WAL and fsynced on every commit with synchronous=FULL.
 CREATE TABLE steps (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,
     hashed_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
@@ -104,13 +104,13 @@ CREATE TABLE steps (
     op TEXT NOT NULL,
     status TEXT NOT NULL,
     memo TEXT,
+    size INTEGER NOT NULL DEFAULT 0,
     finished_seq INTEGER,
     started_at INTEGER,
     ended_at INTEGER,
     attempts INTEGER NOT NULL DEFAULT 1,
     UNIQUE (run_id, hashed_id)
 );
-CREATE INDEX steps_finished ON steps (run_id, finished_seq);
 
 CREATE TABLE attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
