@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import typing
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
@@ -71,7 +72,23 @@ def to_json(serializer: Serializer, obj: object, typ: object | None, what: str) 
 
 
 def return_type(fn: Callable[..., object]) -> object | None:
-    """The return annotation of `fn`, when it has one that pydantic can use; else None."""
+    """The return annotation of `fn`, when it has one that pydantic can use; else None.
+
+    Cached per code object: a step callback is often a closure made anew on every call, and
+    resolving annotations costs more than running a small step.
+    """
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return _return_type(fn)
+    if code not in _RETURN_TYPES:
+        _RETURN_TYPES[code] = _return_type(fn)
+    return _RETURN_TYPES[code]
+
+
+_RETURN_TYPES: weakref.WeakKeyDictionary[object, object | None] = weakref.WeakKeyDictionary()
+
+
+def _return_type(fn: Callable[..., object]) -> object | None:
     try:
         hints = typing.get_type_hints(fn)
     except Exception:  # lambdas, partials, unresolvable forward references: no type known

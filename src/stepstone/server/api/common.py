@@ -45,7 +45,7 @@ def bearer_ok(header: str | None, keys: tuple[str, ...]) -> bool:
     return scheme.lower() == "bearer" and bool(token) and signing.bearer_matches(token, keys)
 
 
-def require_signing_key(request: Request) -> None:
+async def require_signing_key(request: Request) -> None:  # async: FastAPI runs sync dependencies in threads
     """Outside dev mode, `Authorization: Bearer <signing key or its hash>` (as Inngest's API wants)."""
     engine = engine_of(request)
     if not engine.settings.dev and not bearer_ok(request.headers.get(h.AUTHORIZATION), engine.settings.signing_keys):
