@@ -18,7 +18,7 @@ from stepstone.sdk import context, errors, group, outcomes, step, transport
 from stepstone.sdk.execution import Invocation, Options, Runner, bubbles, report_op
 from stepstone.sdk.replay import Action, StepCall, in_step
 
-SETTLE_ROUNDS = 3  # event-loop iterations without a new step before a batch is decided
+SETTLE_ROUNDS = 2  # event-loop iterations without a new step before a batch is decided
 MAX_SETTLE_ROUNDS = 1000
 
 
