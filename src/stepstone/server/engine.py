@@ -125,8 +125,7 @@ class Engine:
         for item, plan in handed:
             if plan is not None:
                 self.worker.start(item, plan)
-        self.wake()
-        return ids
+        return ids  # calls not handed over woke the worker already (`Executor.transact_handoffs`)
 
     async def register(self, request: wire.RegisterRequest) -> apps.SyncResult:
         """Validate and store an app's functions (raises `registry.ConfigError` with every problem)."""
