@@ -143,7 +143,7 @@ class Engine:
 
     async def cancel_run(self, run_id: str) -> RunRecord:
         def cancel(work: Work) -> RunRecord:
-            run = work.tx.get_run(run_id)
+            run = work.tx.lock_run(run_id)
             if run is None:
                 raise RunNotFoundError(run_id)
             if run.status.ended:
@@ -156,7 +156,7 @@ class Engine:
 
     async def rerun(self, run_id: str) -> RunRecord:
         def rerun(work: Work) -> RunRecord:
-            run = work.tx.get_run(run_id)
+            run = work.tx.lock_run(run_id)
             if run is None:
                 raise RunNotFoundError(run_id)
             fn = work.catalog().get(run.function_id)

@@ -92,10 +92,12 @@ class Executor:
                 settings=self.settings,
                 rng=self.rng,
                 owner=owner,
-                lease_until=clock.wall_ms() + _ms(self.settings.lease),
+                lease_ms=_ms(self.settings.lease),
                 handoff_limit=limit,
             )
             result = script(work)
+            if work.woke:
+                tx.notify_work()
             return result, work.handoffs, work.woke
 
         result, handoffs, woke = await self.store.transact(run)

@@ -54,6 +54,7 @@ def record_events(
         work.tx.insert_event(record)
         stored.append(record)
         route(work, record)
+        work.tx.lock_event_name(record.name)
         match_pauses(work, record)
     return stored
 

@@ -37,6 +37,7 @@ def timeout_key(pause_id: str) -> str:
 def create(work: Work, run: RunRecord, pause: PauseRecord) -> None:
     """Save a wait or invoke pause, unless an event stored since `pause.min_seq` already matches it."""
     if pause.kind == PauseKind.WAIT:
+        work.tx.lock_event_name(pause.event_name)
         for event in work.tx.events_after(pause.min_seq, pause.event_name, _LOOKBACK_LIMIT):
             if _matches(pause, event):
                 resolve(work, pause, event, run=run)
@@ -65,7 +66,7 @@ def _matches(pause: PauseRecord, event: EventRecord) -> bool:
 
 def resolve(work: Work, pause: PauseRecord, event: EventRecord | None, *, run: RunRecord | None = None) -> None:
     """Resume a consumed pause with `event` (None: it timed out)."""
-    run = run or work.tx.get_run(pause.run_id)
+    run = run or work.tx.lock_run(pause.run_id)
     work.tx.delete_queue_item_by_key(timeout_key(pause.id))
     if run is None or run.status.ended:
         return

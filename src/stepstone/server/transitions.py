@@ -55,7 +55,7 @@ def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
     """Check the lease and the run, mark the run started, and read what the call sends."""
     if not work.tx.holds_lease(item.id, item.generation):
         return None
-    run = work.tx.get_run(item.run_id or "")
+    run = work.tx.lock_run(item.run_id or "")
     if run is None or run.status.ended:
         work.tx.delete_queue_item(item.id)
         return None
@@ -84,7 +84,7 @@ def apply_outcome(work: Work, item: QueueItemRecord, plan: CallPlan, outcome: Ou
     """Advance the run by the app's answer to the call of `item`."""
     if not work.tx.holds_lease(item.id, item.generation):
         return
-    run = work.tx.get_run(plan.run.id)
+    run = work.tx.lock_run(plan.run.id)
     if run is None or run.status.ended:
         work.tx.delete_queue_item(item.id)
         return
@@ -340,7 +340,7 @@ def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: st
 def wake(work: Work, item: QueueItemRecord) -> None:
     """A sleep ended: the step completes with `null` and the run goes on."""
     work.tx.delete_queue_item(item.id)
-    run = work.tx.get_run(item.run_id or "")
+    run = work.tx.lock_run(item.run_id or "")
     step = work.tx.get_step(item.run_id or "", item.target)
     if run is None or run.status.ended or step is None or step.memo_json is not None:
         return
@@ -351,7 +351,7 @@ def wake(work: Work, item: QueueItemRecord) -> None:
 def run_timeout(work: Work, item: QueueItemRecord) -> None:
     """`timeouts.start` / `timeouts.finish` came due: cancel the run if it still has not started / ended."""
     work.tx.delete_queue_item(item.id)
-    run = work.tx.get_run(item.run_id or "")
+    run = work.tx.lock_run(item.run_id or "")
     if run is None or run.status.ended:
         return
     if item.kind == ItemKind.START_TIMEOUT and run.status == RunStatus.QUEUED:
@@ -369,7 +369,7 @@ def apply_checkpoint(work: Work, run_id: str, item_id: str, generation: int | No
         return False
     if generation is not None and item.generation != generation:
         return False
-    run = work.tx.get_run(run_id)
+    run = work.tx.lock_run(run_id)
     if run is None or run.status.ended:
         return False
     for op in ops:

@@ -28,12 +28,13 @@ class Work:
     settings: EngineSettings
     rng: random.Random = field(default_factory=random.Random)
     owner: str | None = None
-    lease_until: int | None = None
+    lease_ms: int = 30_000
     handoff_limit: int = 1
     handoffs: list[QueueItemRecord] = field(default_factory=list)
     woke: bool = False  # an item due now was enqueued for other workers
     discovered: set[str] = field(default_factory=set)  # runs given a discovery call in this script
     _catalog: Catalog | None = None
+    _lease_until: int | None = None
 
     def catalog(self) -> Catalog:
         if self._catalog is None:
@@ -42,6 +43,12 @@ class Work:
 
     def new_id(self) -> str:
         return wire_events.new_ulid(self.now)
+
+    def lease_until(self) -> int:
+        """When a lease taken now ends, on the database's clock (read once per script)."""
+        if self._lease_until is None:
+            self._lease_until = self.tx.lease_clock_ms() + self.lease_ms
+        return self._lease_until
 
     @property
     def continuation(self) -> QueueItemRecord | None:
@@ -58,7 +65,7 @@ class Work:
         )
         if take:
             item.lease_owner = self.owner
-            item.lease_expires_at = self.lease_until
+            item.lease_expires_at = self.lease_until()
             item.generation = 1
         inserted = self.tx.enqueue(item)
         if inserted and take:

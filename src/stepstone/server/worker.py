@@ -68,12 +68,15 @@ class Worker:
 
     async def _claim(self, limit: int) -> tuple[list[tuple[QueueItemRecord, CallPlan | None]], int | None]:
         """Claim due items; a call's plan is read in the same transaction (a call whose run ended is dropped)."""
-        settings = self.executor.settings
-        wall = clock.wall_ms()
 
         def claim(work: Work) -> tuple[list[tuple[QueueItemRecord, CallPlan | None]], int | None]:
+            lease_until = work.lease_until()
             items = work.tx.claim_queue_items(
-                now=work.now, lease_now=wall, lease_until=wall + _ms(settings.lease), owner=self.owner, limit=limit
+                now=work.now,
+                lease_now=lease_until - work.lease_ms,
+                lease_until=lease_until,
+                owner=self.owner,
+                limit=limit,
             )
             claimed: list[tuple[QueueItemRecord, CallPlan | None]] = []
             for item in items:
@@ -127,12 +130,12 @@ class Worker:
             if not self.in_flight:
                 continue
             try:
-                await self._extend(list(self.in_flight), clock.wall_ms() + _ms(settings.lease))
+                await self._extend(list(self.in_flight), _ms(settings.lease))
             except Exception:
                 log.exception("could not extend leases", extra={"action": "worker.extend_failed"})
 
-    async def _extend(self, ids: list[str], until: int) -> None:
-        await self.executor.store.transact(lambda tx: tx.extend_leases(self.owner, ids, until))
+    async def _extend(self, ids: list[str], lease_ms: int) -> None:
+        await self.executor.store.transact(lambda tx: tx.extend_leases(self.owner, ids, tx.lease_clock_ms() + lease_ms))
 
     async def stop(self, timeout: timedelta) -> None:
         """Stop claiming, let in-flight items finish for up to `timeout`, then release the rest."""

@@ -109,6 +109,9 @@ class RunsTx(Protocol):
     def get_run(self, run_id: str) -> RunRecord | None:
         """A run by id."""
 
+    def lock_run(self, run_id: str) -> RunRecord | None:
+        """A run by id, locked until the transaction ends (read it so before changing it)."""
+
     def update_run(self, run: RunRecord) -> None:
         """Write back every mutable field of `run`."""
 
@@ -159,11 +162,17 @@ class QueueTx(Protocol):
         Each claim increments the item's `generation`, which fences the previous holder.
         """
 
+    def lease_clock_ms(self) -> int:
+        """The database's clock (unix ms): lease times are read from it, so machines' clocks may differ."""
+
+    def notify_work(self) -> None:
+        """Tell idle engine processes that work is due (delivered when the transaction commits)."""
+
     def get_queue_item(self, item_id: str) -> QueueItemRecord | None:
         """An item by id."""
 
     def holds_lease(self, item_id: str, generation: int) -> bool:
-        """True when the item exists and its current generation is `generation`."""
+        """True when the item exists and its current generation is `generation` (the item is then locked)."""
 
     def delete_queue_item(self, item_id: str) -> None:
         """Remove an item (done)."""
@@ -194,6 +203,13 @@ class QueueTx(Protocol):
 
 
 class PausesTx(Protocol):
+    def lock_event_name(self, name: str) -> None:
+        """Serialize, until the transaction ends, with others storing or awaiting events of this name.
+
+        Ingest takes it after storing an event and before matching pauses; a new wait takes it before
+        looking back at stored events. Whichever commits second sees the other's row.
+        """
+
     def insert_pause(self, pause: PauseRecord) -> None:
         """Store a pause."""
 

@@ -45,6 +45,7 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value
 -- insert_event --
 INSERT INTO events (internal_id, name, user_id, payload, ts, received_at, source)
 VALUES (:internal_id, :name, :user_id, :payload, :ts, :received_at, :source)
+RETURNING seq
 
 -- get_event --
 SELECT seq, internal_id, name, user_id, payload, ts, received_at, source
@@ -90,6 +91,13 @@ VALUES (:id, :function_id, :function_slug, :function_version, :app_version, :eve
 
 -- insert_run_event --
 INSERT INTO run_events (run_id, position, event_seq) VALUES (:run_id, :position, :event_seq)
+
+-- lock_run --
+-- The single writer already serializes transactions.
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending
+FROM runs WHERE id = :id
 
 -- get_run --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
@@ -164,21 +172,27 @@ VALUES (:id, :kind, :run_id, :function_id, :target, :payload, :run_at, :priority
     :attempt_step, :generation, :lease_owner, :lease_expires_at, :job_key, :created_at)
 ON CONFLICT (job_key) DO NOTHING
 
--- due_queue_items --
--- Due items nobody holds, oldest first, then items whose holder's lease ran out.
-SELECT id FROM (
-    SELECT id, run_at FROM queue WHERE lease_owner IS NULL AND run_at <= :now ORDER BY run_at LIMIT :limit
-)
-UNION ALL
-SELECT id FROM (
-    SELECT id FROM queue WHERE lease_owner IS NOT NULL AND lease_expires_at <= :lease_now LIMIT :limit
-)
-
--- lease_queue_item --
+-- claim_due --
+-- Lease the oldest due items nobody holds (one writer at a time: no row locks needed).
 UPDATE queue SET lease_owner = :owner, lease_expires_at = :lease_until, generation = generation + 1
-WHERE id = :id
+WHERE id IN (SELECT id FROM queue WHERE lease_owner IS NULL AND run_at <= :now ORDER BY run_at LIMIT :limit)
 RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
     generation, lease_owner, lease_expires_at, job_key, created_at
+
+-- claim_expired --
+-- Lease items whose holder's lease ran out (its process died or hung).
+UPDATE queue SET lease_owner = :owner, lease_expires_at = :lease_until, generation = generation + 1
+WHERE id IN (SELECT id FROM queue WHERE lease_owner IS NOT NULL AND lease_expires_at <= :lease_now LIMIT :limit)
+RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at
+
+-- lease_clock --
+-- Lease times are read from the database's clock (with one SQLite file, the machine's).
+SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+
+-- notify_work --
+-- SQLite has one engine process, woken in memory: nothing to notify.
+SELECT 1
 
 -- get_queue_item --
 SELECT id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
@@ -217,6 +231,10 @@ SELECT count(*) FROM queue
 
 -- delete_function_items --
 DELETE FROM queue WHERE function_id = :function_id AND kind = :kind
+
+-- lock_event_name --
+-- The single writer already serializes ingest and pause creation.
+SELECT :key
 
 -- insert_pause --
 INSERT INTO pauses (id, run_id, kind, step_id, event_name, expression, correlation_id, trigger_event, min_seq,

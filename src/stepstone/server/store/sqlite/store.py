@@ -26,7 +26,8 @@ from typing import Any, Literal, TypeVar, cast
 
 from stepstone.server.store import sql
 from stepstone.server.store.base import SchemaError, StoreError, Tx
-from stepstone.server.store.sqlite.tx import SqliteTx
+from stepstone.server.store.sqlite.tx import sqlite_tx
+from stepstone.server.store.sqltx import SqlTx
 
 T = TypeVar("T")
 log = logging.getLogger("stepstone.store")
@@ -131,7 +132,7 @@ class SqliteStore:
         return cast(T, await asyncio.wrap_future(job.future))
 
     def _write_loop(self) -> None:
-        tx = SqliteTx(self._writer)
+        tx = sqlite_tx(self._writer)
         while True:
             first = self._jobs.get()
             if first is _STOP:
@@ -151,7 +152,7 @@ class SqliteStore:
             if stop:
                 return
 
-    def _commit_group(self, tx: SqliteTx, batch: list[_Job]) -> None:
+    def _commit_group(self, tx: SqlTx, batch: list[_Job]) -> None:
         results: list[tuple[_Job, bool, Any]] = []
         try:
             self._writer.execute("BEGIN IMMEDIATE")
@@ -196,7 +197,7 @@ class SqliteStore:
             self._reader_connections.append(connection)
         connection.execute("BEGIN")
         try:
-            return script(cast(Tx, SqliteTx(connection)))
+            return script(cast(Tx, sqlite_tx(connection)))
         finally:
             connection.execute("COMMIT")
 

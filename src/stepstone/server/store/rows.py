@@ -1,4 +1,4 @@
-"""SQLite rows to records, and records to query parameters."""
+"""Database rows (tuples, in the column order of the named queries) to records, and records to parameters."""
 
 from __future__ import annotations
 

@@ -1,0 +1,311 @@
+"""`Tx` over any DB-API connection: each verb is one or two named queries of the backend's `queries.sql`.
+
+Both backends define the same query names (a test checks it) with their own SQL and parameter style;
+this class only names them. A backend hands it an `execute(sql, params)` that returns a cursor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from stepstone.server.store import rows
+from stepstone.server.store.records import (
+    AppRecord,
+    AttemptRecord,
+    EventRecord,
+    FunctionRecord,
+    PauseRecord,
+    QueueItemRecord,
+    RunQuery,
+    RunRecord,
+    SkipRecord,
+    StepRecord,
+)
+
+_FUNCTIONS_VERSION = "functions_version"
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchone(self) -> Any: ...
+
+
+Execute = Callable[..., Cursor]  # (sql, params) -> a cursor with the results
+
+
+def lock_key(name: str) -> int:
+    """A signed 64-bit key for an advisory lock named `name`."""
+    return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
+
+
+class SqlTx:
+    """The store verbs, run in the transaction in progress."""
+
+    def __init__(self, execute: Execute, queries: Mapping[str, str]) -> None:
+        self._execute = execute
+        self._queries = queries
+        self.notified = False
+
+    def _all(self, name: str, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
+        return list(self._execute(self._queries[name], params).fetchall())
+
+    def _one(self, name: str, params: Mapping[str, object]) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._execute(self._queries[name], params).fetchone()
+        return row
+
+    def _run(self, name: str, params: Mapping[str, object]) -> int:
+        return self._execute(self._queries[name], params).rowcount
+
+    # apps and functions
+    def get_app(self, name: str) -> AppRecord | None:
+        row = self._one("get_app", {"name": name})
+        return rows.app(row) if row else None
+
+    def upsert_app(self, app: AppRecord) -> None:
+        self._run("upsert_app", asdict(app))
+
+    def list_apps(self) -> list[AppRecord]:
+        return [rows.app(row) for row in self._all("list_apps", {})]
+
+    def list_functions(self, *, include_archived: bool = False) -> list[FunctionRecord]:
+        return [rows.function(row) for row in self._all("list_functions", {"include_archived": include_archived})]
+
+    def get_function(self, slug_or_id: str) -> FunctionRecord | None:
+        row = self._one("get_function", {"key": slug_or_id})
+        return rows.function(row) if row else None
+
+    def upsert_function(self, function: FunctionRecord) -> None:
+        self._run("upsert_function", rows.function_params(function))
+
+    def archive_functions(self, app_id: str, keep: Sequence[str], now: int) -> list[str]:
+        archived = []
+        for function_id, slug in self._all("active_functions_of_app", {"app_id": app_id}):
+            if slug not in keep:
+                self._run("archive_function", {"id": function_id, "now": now})
+                archived.append(str(function_id))
+        return archived
+
+    def functions_version(self) -> int:
+        value = self.get_setting(_FUNCTIONS_VERSION)
+        return int(value) if value else 0
+
+    def bump_functions_version(self) -> None:
+        self.set_setting(_FUNCTIONS_VERSION, str(self.functions_version() + 1))
+
+    # events
+    def insert_event(self, event: EventRecord) -> int:
+        params = {
+            "internal_id": event.internal_id,
+            "name": event.name,
+            "user_id": event.user_id,
+            "payload": event.payload_json,
+            "ts": event.ts,
+            "received_at": event.received_at,
+            "source": event.source,
+        }
+        row = self._one("insert_event", params)
+        assert row is not None
+        event.seq = int(row[0])
+        return event.seq
+
+    def get_event(self, internal_id: str) -> EventRecord | None:
+        row = self._one("get_event", {"internal_id": internal_id})
+        return rows.event(row) if row else None
+
+    def get_events_by_seq(self, seqs: Sequence[int]) -> list[EventRecord]:
+        found = []
+        for seq in seqs:
+            row = self._one("get_event_by_seq", {"seq": seq})
+            if row:
+                found.append(rows.event(row))
+        return found
+
+    def list_events(self, *, name: str | None, cursor: int | None, limit: int) -> list[EventRecord]:
+        params: dict[str, object] = {"name": name, "cursor": cursor, "limit": limit}
+        return [rows.event(row) for row in self._all("list_events", params)]
+
+    def events_after(self, seq: int, name: str, limit: int) -> list[EventRecord]:
+        return [rows.event(row) for row in self._all("events_after", {"seq": seq, "name": name, "limit": limit})]
+
+    def last_event_seq(self) -> int:
+        row = self._one("last_event_seq", {})
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def claim_idempotency_key(self, scope: str, key: str, *, now: int, expires_at: int) -> bool:
+        row = self._one("get_idempotency_key", {"scope": scope, "key": key})
+        if row is not None and int(row[0]) > now:
+            return False
+        self._run("put_idempotency_key", {"scope": scope, "key": key, "expires_at": expires_at})
+        return True
+
+    def insert_skip(self, skip: SkipRecord) -> None:
+        self._run("insert_skip", asdict(skip))
+
+    def list_skips(self, event_internal_id: str) -> list[SkipRecord]:
+        return [rows.skip(row) for row in self._all("list_skips", {"event_internal_id": event_internal_id})]
+
+    # runs and steps
+    def insert_run(self, run: RunRecord, event_seqs: Sequence[int]) -> None:
+        self._run("insert_run", rows.run_params(run))
+        for position, seq in enumerate(event_seqs):
+            self._run("insert_run_event", {"run_id": run.id, "position": position, "event_seq": seq})
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        row = self._one("get_run", {"id": run_id})
+        return rows.run(row) if row else None
+
+    def lock_run(self, run_id: str) -> RunRecord | None:
+        row = self._one("lock_run", {"id": run_id})
+        return rows.run(row) if row else None
+
+    def update_run(self, run: RunRecord) -> None:
+        self._run("update_run", rows.run_params(run))
+
+    def list_runs(self, query: RunQuery) -> list[RunRecord]:
+        params: dict[str, object] = {
+            "status": str(query.status) if query.status else None,
+            "function_slug": query.function_slug,
+            "cursor": query.cursor,
+            "newest_first": query.newest_first,
+            "limit": query.limit,
+        }
+        return [rows.run(row) for row in self._all("list_runs", params)]
+
+    def runs_for_event(self, internal_id: str) -> list[RunRecord]:
+        return [rows.run(row) for row in self._all("runs_for_event", {"event_id": internal_id})]
+
+    def run_event_seqs(self, run_id: str) -> list[int]:
+        return [int(row[0]) for row in self._all("run_event_seqs", {"run_id": run_id})]
+
+    def save_step(self, step: StepRecord) -> bool:
+        return self._run("save_step", rows.step_params(step)) > 0
+
+    def list_steps(self, run_id: str) -> list[StepRecord]:
+        return [rows.step(row) for row in self._all("list_steps", {"run_id": run_id})]
+
+    def run_step_stats(self, run_id: str) -> tuple[int, int]:
+        row = self._one("run_step_stats", {"run_id": run_id})
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def step_memos(self, run_id: str) -> list[tuple[str, str]]:
+        return [(str(row[0]), str(row[1])) for row in self._all("step_memos", {"run_id": run_id})]
+
+    def get_step(self, run_id: str, hashed_id: str) -> StepRecord | None:
+        row = self._one("get_step", {"run_id": run_id, "hashed_id": hashed_id})
+        return rows.step(row) if row else None
+
+    def insert_attempt(self, attempt: AttemptRecord) -> None:
+        self._run("insert_attempt", rows.attempt_params(attempt))
+
+    def list_attempts(self, run_id: str) -> list[AttemptRecord]:
+        return [rows.attempt(row) for row in self._all("list_attempts", {"run_id": run_id})]
+
+    # queue
+    def enqueue(self, item: QueueItemRecord) -> bool:
+        return self._run("enqueue", rows.queue_item_params(item)) > 0
+
+    def claim_queue_items(
+        self, *, now: int, lease_now: int, lease_until: int, owner: str, limit: int
+    ) -> list[QueueItemRecord]:
+        params: dict[str, object] = {"now": now, "lease_now": lease_now, "lease_until": lease_until, "owner": owner}
+        claimed = [rows.queue_item(row) for row in self._all("claim_due", {**params, "limit": limit})]
+        if len(claimed) < limit:
+            expired = self._all("claim_expired", {**params, "limit": limit - len(claimed)})
+            claimed += [rows.queue_item(row) for row in expired]
+        claimed.sort(key=lambda item: (item.run_at, item.id))
+        return claimed
+
+    def lease_clock_ms(self) -> int:
+        row = self._one("lease_clock", {})
+        assert row is not None
+        return int(row[0])
+
+    def get_queue_item(self, item_id: str) -> QueueItemRecord | None:
+        row = self._one("get_queue_item", {"id": item_id})
+        return rows.queue_item(row) if row else None
+
+    def holds_lease(self, item_id: str, generation: int) -> bool:
+        return self._one("holds_lease", {"id": item_id, "generation": generation}) is not None
+
+    def delete_queue_item(self, item_id: str) -> None:
+        self._run("delete_queue_item", {"id": item_id})
+
+    def delete_queue_item_by_key(self, job_key: str) -> None:
+        self._run("delete_queue_item_by_key", {"job_key": job_key})
+
+    def reschedule(self, item: QueueItemRecord) -> None:
+        params: dict[str, object] = {
+            "id": item.id,
+            "run_at": item.run_at,
+            "attempt": item.attempt,
+            "attempt_step": item.attempt_step,
+            "payload": item.payload_json,
+        }
+        self._run("reschedule", params)
+
+    def extend_leases(self, owner: str, item_ids: Sequence[str], lease_until: int) -> None:
+        for item_id in item_ids:
+            self._run("extend_lease", {"id": item_id, "owner": owner, "lease_until": lease_until})
+
+    def release_leases(self, owner: str | None) -> int:
+        return self._run("release_leases", {"owner": owner})
+
+    def delete_run_items(self, run_id: str) -> None:
+        self._run("delete_run_items", {"run_id": run_id})
+
+    def next_due_at(self) -> int | None:
+        row = self._one("next_due_at", {})
+        return int(row[0]) if row and row[0] is not None else None
+
+    def count_queue_items(self) -> int:
+        row = self._one("count_queue_items", {})
+        return int(row[0]) if row else 0
+
+    def delete_function_items(self, function_id: str, kind: str) -> None:
+        self._run("delete_function_items", {"function_id": function_id, "kind": kind})
+
+    def notify_work(self) -> None:
+        if not self.notified:
+            self._run("notify_work", {})
+            self.notified = True
+
+    # pauses
+    def lock_event_name(self, name: str) -> None:
+        self._one("lock_event_name", {"key": lock_key(name)})
+
+    def insert_pause(self, pause: PauseRecord) -> None:
+        self._run("insert_pause", rows.pause_params(pause))
+
+    def candidate_pauses(self, event_name: str, *, before_seq: int, now: int) -> list[PauseRecord]:
+        params: dict[str, object] = {"event_name": event_name, "before_seq": before_seq, "now": now}
+        return [rows.pause(row) for row in self._all("candidate_pauses", params)]
+
+    def delete_pause(self, pause_id: str) -> bool:
+        return self._run("delete_pause", {"id": pause_id}) > 0
+
+    def get_pause(self, pause_id: str) -> PauseRecord | None:
+        row = self._one("get_pause", {"id": pause_id})
+        return rows.pause(row) if row else None
+
+    def get_pause_by_correlation(self, correlation_id: str) -> PauseRecord | None:
+        row = self._one("get_pause_by_correlation", {"correlation_id": correlation_id})
+        return rows.pause(row) if row else None
+
+    def delete_run_pauses(self, run_id: str) -> None:
+        self._run("delete_run_pauses", {"run_id": run_id})
+
+    # settings
+    def get_setting(self, key: str) -> str | None:
+        row = self._one("get_setting", {"key": key})
+        return str(row[0]) if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._run("set_setting", {"key": key, "value": value})
