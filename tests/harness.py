@@ -22,7 +22,6 @@ from stepstone.server.api.app import create_app
 from stepstone.server.clock import FakeClock, wall_ms
 from stepstone.server.engine import Engine
 from stepstone.server.settings import EngineSettings
-from stepstone.server.store.sqlite.store import SqliteStore
 
 T = TypeVar("T")
 
@@ -76,10 +75,12 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float
 class Harness:
     """An engine on SQLite with a fake clock, reachable at `self.url`."""
 
-    def __init__(self, tmp_path: Path, **settings: Any) -> None:
+    def __init__(self, tmp_path: Path, backend: dict[str, Any] | None = None, **settings: Any) -> None:
         # The fake clock starts at the real time: the official SDKs compute sleeps from their own clock.
         self.clock = FakeClock(start_ms=wall_ms())
-        self.store = SqliteStore(tmp_path / "stepstone.db")
+        from tests.conftest import open_store
+
+        self.store = open_store(backend or {"kind": "sqlite", "path": tmp_path / "stepstone.db"})
         defaults: dict[str, Any] = {"poll_interval": timedelta(milliseconds=50), "lease": timedelta(seconds=5)}
         defaults.update(settings)
         self.settings = EngineSettings(**defaults)

@@ -12,8 +12,8 @@ from tests.integration import official_app
 
 
 @pytest.fixture
-async def setup(tmp_path: Path):
-    harness = Harness(tmp_path, retry_interval=timedelta(seconds=1))
+async def setup(tmp_path: Path, backend: dict):
+    harness = Harness(tmp_path, backend, retry_interval=timedelta(seconds=1))
     await harness.start()
     counts: dict[str, int] = {}
     sock = free_socket()

@@ -14,8 +14,8 @@ from tests.integration import sdk_app
 
 
 @pytest.fixture
-async def setup(tmp_path: Path):
-    harness = Harness(tmp_path)
+async def setup(tmp_path: Path, backend: dict):
+    harness = Harness(tmp_path, backend)
     await harness.start()
     counts: dict[str, int] = {}
     app, client = sdk_app.build(harness.url, counts)

@@ -1,4 +1,4 @@
-"""`stepstone dev` (local development) and `stepstone start` (production, keys required)."""
+"""`stepstone dev` (local development), `stepstone start` (production) and `stepstone db`."""
 
 from __future__ import annotations
 
@@ -8,22 +8,24 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import uvicorn
 
 from stepstone.cli.options import common, option, split_commas
+from stepstone.cli.stores import StoreOptions, open_store, store_flags
 from stepstone.protocol import signing
 from stepstone.server.api.app import create_app
 from stepstone.server.engine import Engine
 from stepstone.server.settings import EngineSettings
-from stepstone.server.store.base import StoreError
-from stepstone.server.store.sqlite.store import SqliteStore
 
 log = logging.getLogger("stepstone.cli")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -40,10 +42,9 @@ def main() -> None:
 class Served:
     host: str
     port: int
-    db: Path
+    store: StoreOptions
     settings: EngineSettings
     log_level: str
-    synchronous: str
 
 
 def _settings(
@@ -54,7 +55,8 @@ def _settings(
     workers: int,
     app_concurrency: int,
     lease_seconds: float,
-    **keys: object,
+    retention_days: float,
+    **keys: Any,
 ) -> EngineSettings:
     return EngineSettings(
         dev=dev,
@@ -64,8 +66,15 @@ def _settings(
         workers=workers,
         app_concurrency=app_concurrency,
         lease=timedelta(seconds=lease_seconds),
-        **keys,  # type: ignore[arg-type]
+        retention=timedelta(days=retention_days) if retention_days else None,
+        **keys,
     )
+
+
+def _store_options(
+    db: Path, postgres_uri: str | None, postgres_pool_size: int, sqlite_synchronous: str
+) -> StoreOptions:
+    return StoreOptions(db, postgres_uri, postgres_pool_size, sqlite_synchronous)
 
 
 def _configure_logging(level: str) -> None:
@@ -78,12 +87,10 @@ def _configure_logging(level: str) -> None:
 
 def _serve(served: Served) -> None:
     _configure_logging(served.log_level)
-    try:
-        store = SqliteStore(served.db, synchronous=served.synchronous)  # type: ignore[arg-type]
-    except StoreError as err:
-        raise click.ClickException(str(err)) from None
+    store = open_store(served.store)
     engine = Engine(store, served.settings)
-    app = create_app(engine, manage_engine=True, release_all_leases=True)
+    # With SQLite this process is the only engine on the file: leases left by a crashed one are free.
+    app = create_app(engine, manage_engine=True, release_all_leases=not served.store.shared)
     mode = "dev" if served.settings.dev else "production"
     log.info(
         "Stepstone %s engine on http://%s:%d, %s",
@@ -127,31 +134,25 @@ def _start_apps(
             "STEPSTONE_DEV": engine_url,
             "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]),
         }
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            spec,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-        processes.append(subprocess.Popen(command, env=env))
+        command = [sys.executable, "-m", "uvicorn", spec, "--host", "127.0.0.1", "--port", str(port)]
+        processes.append(subprocess.Popen([*command, "--log-level", "warning"], env=env))
         urls.append(f"http://127.0.0.1:{port}/api/inngest")
     return processes, urls
 
 
+def _db_flag(default: str) -> Callable[[F], F]:
+    return option(
+        "db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=Path(default),
+        help="SQLite database file (created if missing); ignored with --postgres-uri.",
+    )
+
+
 @main.command()
 @common
-@option(
-    "db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".stepstone/dev.db"),
-    help="SQLite database file (created if missing).",
-)
+@store_flags
+@_db_flag(".stepstone/dev.db")
 @option(
     "app",
     "apps",
@@ -172,11 +173,13 @@ def dev(
     port: int,
     sdk_urls: tuple[str, ...],
     db: Path,
+    postgres_uri: str | None,
+    postgres_pool_size: int,
+    sqlite_synchronous: str,
     apps: tuple[str, ...],
     app_port: int,
     log_level: str,
-    sqlite_synchronous: str,
-    **options: object,
+    **options: Any,
 ) -> None:
     """Run the engine for local development: no keys, apps synced by URL, a movable clock.
 
@@ -185,9 +188,10 @@ def dev(
     """
     engine_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     processes, app_urls = _start_apps(apps, app_port, engine_url)
-    settings = _settings(True, (*sdk_urls, *app_urls), **options)  # type: ignore[arg-type]
+    settings = _settings(True, (*sdk_urls, *app_urls), **options)
+    store = _store_options(db, postgres_uri, postgres_pool_size, sqlite_synchronous)
     try:
-        _serve(Served(host, port, db, settings, log_level, sqlite_synchronous))
+        _serve(Served(host, port, store, settings, log_level))
     finally:
         for process in processes:
             process.terminate()
@@ -197,12 +201,8 @@ def dev(
 
 @main.command()
 @common
-@option(
-    "db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".stepstone/stepstone.db"),
-    help="SQLite database file (created if missing).",
-)
+@store_flags
+@_db_flag(".stepstone/stepstone.db")
 @option(
     "signing-key",
     required=True,
@@ -224,12 +224,14 @@ def start(
     port: int,
     sdk_urls: tuple[str, ...],
     db: Path,
+    postgres_uri: str | None,
+    postgres_pool_size: int,
+    sqlite_synchronous: str,
     signing_key: str,
     signing_key_fallback: str | None,
     event_keys: tuple[str, ...],
     log_level: str,
-    sqlite_synchronous: str,
-    **options: object,
+    **options: Any,
 ) -> None:
     """Run the engine in production: calls to apps are signed, the APIs need keys."""
     for name, key in (("--signing-key", signing_key), ("--signing-key-fallback", signing_key_fallback)):
@@ -243,6 +245,37 @@ def start(
         signing_key=signing_key,
         signing_key_fallback=signing_key_fallback,
         event_keys=event_keys,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
-    _serve(Served(host, port, db, settings, log_level, sqlite_synchronous))
+    store = _store_options(db, postgres_uri, postgres_pool_size, sqlite_synchronous)
+    _serve(Served(host, port, store, settings, log_level))
+
+
+@main.group()
+def db() -> None:
+    """The database's schema: see its version, apply migrations."""
+
+
+@db.command()
+@store_flags
+@_db_flag(".stepstone/stepstone.db")
+def status(db: Path, postgres_uri: str | None, postgres_pool_size: int, sqlite_synchronous: str) -> None:
+    """Show the schema version and the migrations not applied yet."""
+    store = open_store(_store_options(db, postgres_uri, postgres_pool_size, sqlite_synchronous), migrate=False)
+    try:
+        click.echo(f"{store.describe()}: {store.schema_status().describe()}")
+    finally:
+        asyncio.run(store.close())
+
+
+@db.command()
+@store_flags
+@_db_flag(".stepstone/stepstone.db")
+def upgrade(db: Path, postgres_uri: str | None, postgres_pool_size: int, sqlite_synchronous: str) -> None:
+    """Apply the migrations the database lacks (engines also apply them when they start)."""
+    store = open_store(_store_options(db, postgres_uri, postgres_pool_size, sqlite_synchronous), migrate=False)
+    try:
+        applied = store.upgrade()
+        click.echo(f"{store.describe()}: applied {applied or 'nothing'}; {store.schema_status().describe()}")
+    finally:
+        asyncio.run(store.close())

@@ -63,10 +63,11 @@ def common(func: F) -> F:
             "is picked up again after this.",
         ),
         option(
-            "sqlite-synchronous",
-            type=click.Choice(["full", "normal"]),
-            default="full",
-            help="SQLite durability: 'full' survives power loss, 'normal' survives a process crash only.",
+            "retention-days",
+            type=click.FloatRange(min=0),
+            default=30.0,
+            help="Delete runs that ended, their steps, and events, older than this many days (0 keeps them "
+            "forever). A background sweep, in small batches.",
         ),
         option(
             "log-level",

@@ -12,7 +12,7 @@ from typing import Any
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import opcodes
-from stepstone.server import apps, clock, ingest, runs, transitions
+from stepstone.server import apps, clock, ingest, retention, runs, transitions
 from stepstone.server.executor import Executor
 from stepstone.server.registry import Registry
 from stepstone.server.settings import EngineSettings
@@ -72,6 +72,8 @@ class Engine:
         self._tasks.append(asyncio.create_task(self.worker.run(), name="stepstone-worker"))
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="stepstone-clock"))
         self._tasks.append(asyncio.create_task(self.syncer.run(), name="stepstone-syncer"))
+        self._tasks.append(asyncio.create_task(self.store.listen(self.wake), name="stepstone-listen"))
+        self._tasks.append(asyncio.create_task(retention.run_forever(self.executor), name="stepstone-retention"))
         self.ready = True
 
     async def stop(self) -> None:

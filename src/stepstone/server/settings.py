@@ -43,6 +43,8 @@ class EngineSettings:
     sync_poll_interval: timedelta = timedelta(seconds=5)
     sync_urls: tuple[str, ...] = ()
     drain_timeout: timedelta = timedelta(seconds=30)
+    retention: timedelta | None = timedelta(days=30)  # None keeps everything
+    retention_interval: timedelta = timedelta(minutes=10)
     limits: Limits = field(default_factory=Limits)
 
     @property

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import orjson
-import pytest
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import opcodes
@@ -17,21 +15,13 @@ from stepstone.server.registry import Registry
 from stepstone.server.settings import EngineSettings
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import ItemKind, QueueItemRecord, RunQuery, RunStatus
-from stepstone.server.store.sqlite.store import SqliteStore
 from stepstone.server.work import Work
 
 NOW = 1_767_225_600_000
 
 
-@pytest.fixture
-async def store(tmp_path: Path):
-    store = SqliteStore(tmp_path / "db.sqlite")
-    yield store
-    await store.close()
-
-
 class Scripts:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store) -> None:  # type: ignore[no-untyped-def]
         self.store = store
         self.registry = Registry()
         self.settings = EngineSettings()
@@ -71,7 +61,7 @@ async def start_run(scripts: Scripts) -> QueueItemRecord:
     return item
 
 
-async def test_an_answer_from_a_fenced_worker_is_dropped(store: SqliteStore) -> None:
+async def test_an_answer_from_a_fenced_worker_is_dropped(store) -> None:
     scripts = Scripts(store)
     stale = await start_run(scripts)
     plan = await scripts(lambda work: transitions.prepare_call(work, stale))
@@ -90,7 +80,7 @@ async def test_an_answer_from_a_fenced_worker_is_dropped(store: SqliteStore) -> 
     assert run is not None and run.status == RunStatus.COMPLETED and run.output_json == '"on time"'
 
 
-async def test_a_stale_checkpoint_is_refused(store: SqliteStore) -> None:
+async def test_a_stale_checkpoint_is_refused(store) -> None:
     scripts = Scripts(store)
     item = await start_run(scripts)
     op = opcodes.Op(op=opcodes.Opcode.STEP_RUN, id=hash_step_id("a"), name="a", data=1)
@@ -103,7 +93,7 @@ async def test_a_stale_checkpoint_is_refused(store: SqliteStore) -> None:
     assert ok and not stale
 
 
-async def test_parallel_steps_fan_in_to_one_discovery(store: SqliteStore) -> None:
+async def test_parallel_steps_fan_in_to_one_discovery(store) -> None:
     scripts = Scripts(store)
     item = await start_run(scripts)
     plan = await scripts(lambda work: transitions.prepare_call(work, item))
@@ -126,7 +116,7 @@ async def test_parallel_steps_fan_in_to_one_discovery(store: SqliteStore) -> Non
     assert run is not None and not run.pending and len(await store.read(lambda tx: tx.step_memos(plan.run.id))) == 3
 
 
-async def test_a_missed_cron_tick_fires_once(store: SqliteStore) -> None:
+async def test_a_missed_cron_tick_fires_once(store) -> None:
     from stepstone.server import crons
 
     scripts = Scripts(store)
@@ -150,7 +140,7 @@ async def test_a_missed_cron_tick_fires_once(store: SqliteStore) -> None:
     assert [tick.run_at for tick in ticks] == [scripts.now + 5 * 60 * 1000]  # the next tick after now, once
 
 
-async def test_the_earliest_matching_event_resumes_a_wait(store: SqliteStore) -> None:
+async def test_the_earliest_matching_event_resumes_a_wait(store) -> None:
     scripts = Scripts(store)
     item = await start_run(scripts)
     plan = await scripts(lambda work: transitions.prepare_call(work, item))

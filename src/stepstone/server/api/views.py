@@ -70,9 +70,11 @@ def step(record: StepRecord) -> dict[str, Any]:
     }
 
 
-def attempt(record: AttemptRecord) -> dict[str, Any]:
+def attempt(record: AttemptRecord, step_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """A failed attempt; `step_id` is the id the user wrote when the step is known, as in `steps`."""
     return {
-        "step_id": record.step_id or None,
+        "step_id": (step_names or {}).get(record.step_id, record.step_id) or None,
+        "hashed_step_id": record.step_id or None,
         "attempt": record.attempt,
         "error": orjson.loads(record.error_json),
         "at": iso(record.at),
@@ -108,7 +110,8 @@ def run(
     if steps is not None:
         view["steps"] = [step(item) for item in steps]
     if attempts is not None:
-        view["attempts"] = [attempt(item) for item in attempts]
+        names = {item.hashed_id: item.user_id for item in steps or []}
+        view["attempts"] = [attempt(item, names) for item in attempts]
     return view
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
+from stepstone.server.store.migrations import SchemaStatus
 from stepstone.server.store.records import (
     AppRecord,
     AttemptRecord,
@@ -229,6 +230,17 @@ class PausesTx(Protocol):
         """Remove every pause of a run."""
 
 
+class RetentionTx(Protocol):
+    def prune_runs(self, ended_before: int, limit: int) -> int:
+        """Delete up to `limit` runs that ended before `ended_before`, with their steps; return how many."""
+
+    def prune_events(self, received_before: int, limit: int) -> int:
+        """Delete up to `limit` events received before the cutoff that no run points at (and old skips)."""
+
+    def prune_idempotency(self, now: int, limit: int) -> int:
+        """Delete up to `limit` expired idempotency keys."""
+
+
 class SettingsTx(Protocol):
     def get_setting(self, key: str) -> str | None:
         """A setting's value."""
@@ -237,7 +249,7 @@ class SettingsTx(Protocol):
         """Write a setting."""
 
 
-class Tx(AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, SettingsTx, Protocol):
+class Tx(AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, RetentionTx, SettingsTx, Protocol):
     """Everything a transaction script may do."""
 
 
@@ -249,6 +261,18 @@ class Store(Protocol):
 
     async def read(self, script: Callable[[Tx], T]) -> T:
         """Run a read-only `script(tx)` (it must not write)."""
+
+    def schema_status(self) -> SchemaStatus:
+        """The schema version and the migrations not applied yet."""
+
+    def upgrade(self) -> list[int]:
+        """Apply missing migrations (safe while other processes start); return their versions."""
+
+    async def listen(self, on_work: Callable[[], None]) -> None:
+        """Call `on_work` when another engine process commits work that is due (returns when closed).
+
+        A single-process backend returns at once: its engine is woken in memory.
+        """
 
     async def close(self) -> None:
         """Finish pending work and release the database."""

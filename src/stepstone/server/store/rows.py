@@ -88,7 +88,7 @@ def run_params(record: RunRecord) -> dict[str, Any]:
         "cron": record.cron,
         "batch_id": record.batch_id,
         "original_run_id": record.original_run_id,
-        "force_plan": int(record.force_plan),
+        "force_plan": bool(record.force_plan),
         "request_version": record.request_version,
         "pending": record.pending_json,
     }

@@ -139,11 +139,8 @@ class SqlTx:
         return int(row[0]) if row and row[0] is not None else 0
 
     def claim_idempotency_key(self, scope: str, key: str, *, now: int, expires_at: int) -> bool:
-        row = self._one("get_idempotency_key", {"scope": scope, "key": key})
-        if row is not None and int(row[0]) > now:
-            return False
-        self._run("put_idempotency_key", {"scope": scope, "key": key, "expires_at": expires_at})
-        return True
+        params: dict[str, object] = {"scope": scope, "key": key, "now": now, "expires_at": expires_at}
+        return self._one("claim_idempotency_key", params) is not None
 
     def insert_skip(self, skip: SkipRecord) -> None:
         self._run("insert_skip", asdict(skip))
@@ -301,6 +298,21 @@ class SqlTx:
 
     def delete_run_pauses(self, run_id: str) -> None:
         self._run("delete_run_pauses", {"run_id": run_id})
+
+    # retention
+    def prune_runs(self, ended_before: int, limit: int) -> int:
+        run_ids = [str(row[0]) for row in self._all("ended_runs_before", {"before": ended_before, "limit": limit})]
+        for run_id in run_ids:
+            for query in ("delete_run_steps", "delete_run_attempts", "delete_run_events", "delete_run"):
+                self._run(query, {"run_id": run_id})
+        return len(run_ids)
+
+    def prune_events(self, received_before: int, limit: int) -> int:
+        params: dict[str, object] = {"before": received_before, "limit": limit}
+        return self._run("prune_events", params) + self._run("prune_skips", params)
+
+    def prune_idempotency(self, now: int, limit: int) -> int:
+        return self._run("prune_idempotency", {"now": now, "limit": limit})
 
     # settings
     def get_setting(self, key: str) -> str | None:

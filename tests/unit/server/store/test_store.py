@@ -22,18 +22,11 @@ from stepstone.server.store.records import (
 from stepstone.server.store.sqlite.store import SqliteStore
 
 
-@pytest.fixture
-async def store(tmp_path: Path):
-    store = SqliteStore(tmp_path / "db.sqlite")
-    yield store
-    await store.close()
-
-
 def item(item_id: str, run_at: int = 0, **fields: object) -> QueueItemRecord:
     return QueueItemRecord(id=item_id, kind=ItemKind.CALL, run_at=run_at, run_id="r1", **fields)  # type: ignore[arg-type]
 
 
-async def test_a_claimed_item_is_not_claimed_again_until_its_lease_ends(store: SqliteStore) -> None:
+async def test_a_claimed_item_is_not_claimed_again_until_its_lease_ends(store) -> None:
     await store.transact(lambda tx: tx.enqueue(item("a")))
     first = await store.transact(
         lambda tx: tx.claim_queue_items(now=10, lease_now=100, lease_until=200, owner="w1", limit=10)
@@ -47,11 +40,11 @@ async def test_a_claimed_item_is_not_claimed_again_until_its_lease_ends(store: S
         lambda tx: tx.claim_queue_items(now=10, lease_now=201, lease_until=300, owner="w2", limit=10)
     )
     assert [i.generation for i in expired] == [2]
-    assert not await store.read(lambda tx: tx.holds_lease("a", 1))
-    assert await store.read(lambda tx: tx.holds_lease("a", 2))
+    assert not await store.transact(lambda tx: tx.holds_lease("a", 1))
+    assert await store.transact(lambda tx: tx.holds_lease("a", 2))
 
 
-async def test_items_are_claimed_when_due_oldest_first(store: SqliteStore) -> None:
+async def test_items_are_claimed_when_due_oldest_first(store) -> None:
     for name, at in (("late", 50), ("early", 5), ("future", 500)):
         await store.transact(lambda tx, n=name, a=at: tx.enqueue(item(n, a)))
     claimed = await store.transact(
@@ -61,13 +54,13 @@ async def test_items_are_claimed_when_due_oldest_first(store: SqliteStore) -> No
     assert await store.read(lambda tx: tx.next_due_at()) == 500
 
 
-async def test_job_keys_enqueue_once(store: SqliteStore) -> None:
+async def test_job_keys_enqueue_once(store) -> None:
     assert await store.transact(lambda tx: tx.enqueue(item("a", job_key="k")))
     assert not await store.transact(lambda tx: tx.enqueue(item("b", job_key="k")))
     assert await store.read(lambda tx: tx.count_queue_items()) == 1
 
 
-async def test_reschedule_releases_the_lease(store: SqliteStore) -> None:
+async def test_reschedule_releases_the_lease(store) -> None:
     await store.transact(lambda tx: tx.enqueue(item("a")))
     [claimed] = await store.transact(
         lambda tx: tx.claim_queue_items(now=0, lease_now=0, lease_until=1000, owner="w", limit=1)
@@ -80,7 +73,7 @@ async def test_reschedule_releases_the_lease(store: SqliteStore) -> None:
     assert again.attempt == 1 and again.generation == 2
 
 
-async def test_the_first_step_outcome_wins(store: SqliteStore) -> None:
+async def test_the_first_step_outcome_wins(store) -> None:
     def step(memo: str | None, status: StepStatus) -> StepRecord:
         return StepRecord(run_id="r1", hashed_id="h", user_id="s", index=0, op="StepRun", status=status, memo_json=memo)
 
@@ -90,27 +83,27 @@ async def test_the_first_step_outcome_wins(store: SqliteStore) -> None:
     assert await store.read(lambda tx: tx.step_memos("r1")) == [("h", '{"data":1}')]
 
 
-async def test_memos_come_in_completion_order(store: SqliteStore) -> None:
+async def test_memos_come_in_completion_order(store) -> None:
     for hashed in ("b", "a", "c"):
         record = StepRecord("r1", hashed, hashed, 0, "StepRun", StepStatus.COMPLETED, memo_json="null")
         await store.transact(lambda tx, r=record: tx.save_step(r))
     assert [h for h, _ in await store.read(lambda tx: tx.step_memos("r1"))] == ["b", "a", "c"]
 
 
-async def test_a_pause_is_consumed_once(store: SqliteStore) -> None:
+async def test_a_pause_is_consumed_once(store) -> None:
     pause = PauseRecord("p1", "r1", PauseKind.WAIT, "x/y", "{}", min_seq=0, expires_at=100, created_at=0)
     await store.transact(lambda tx: tx.insert_pause(pause))
     results = await asyncio.gather(*(store.transact(lambda tx: tx.delete_pause("p1")) for _ in range(5)))
     assert sorted(results) == [False, False, False, False, True]
 
 
-async def test_idempotency_keys_expire(store: SqliteStore) -> None:
+async def test_idempotency_keys_expire(store) -> None:
     assert await store.transact(lambda tx: tx.claim_idempotency_key("s", "k", now=0, expires_at=100))
     assert not await store.transact(lambda tx: tx.claim_idempotency_key("s", "k", now=50, expires_at=150))
     assert await store.transact(lambda tx: tx.claim_idempotency_key("s", "k", now=100, expires_at=200))
 
 
-async def test_a_failing_script_rolls_back_alone(store: SqliteStore) -> None:
+async def test_a_failing_script_rolls_back_alone(store) -> None:
     event = EventRecord(0, "e1", "n", "", "{}", 1, 1)
 
     def failing(tx):  # type: ignore[no-untyped-def]
@@ -124,7 +117,7 @@ async def test_a_failing_script_rolls_back_alone(store: SqliteStore) -> None:
     assert await store.read(lambda tx: len(tx.list_events(name=None, cursor=None, limit=10))) == 1
 
 
-async def test_runs_round_trip(store: SqliteStore) -> None:
+async def test_runs_round_trip(store) -> None:
     run = RunRecord("r1", "f", "app-f", 1, None, "e1", RunStatus.QUEUED, created_at=5, pending_json='{"h":"wait"}')
     await store.transact(lambda tx: tx.insert_run(run, [3, 1]))
     loaded = await store.read(lambda tx: tx.get_run("r1"))
@@ -132,6 +125,8 @@ async def test_runs_round_trip(store: SqliteStore) -> None:
     assert await store.read(lambda tx: tx.run_event_seqs("r1")) == [3, 1]
 
 
-async def test_one_engine_per_database_file(tmp_path: Path, store: SqliteStore) -> None:
+async def test_one_engine_per_sqlite_file(tmp_path: Path) -> None:
+    first = SqliteStore(tmp_path / "db.sqlite")
     with pytest.raises(StoreError, match="in use by another Stepstone process"):
         SqliteStore(tmp_path / "db.sqlite")
+    await first.close()

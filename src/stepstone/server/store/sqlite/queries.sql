@@ -66,12 +66,11 @@ WHERE name = :name AND seq > :seq ORDER BY seq LIMIT :limit
 -- last_event_seq --
 SELECT coalesce(max(seq), 0) FROM events
 
--- get_idempotency_key --
-SELECT expires_at FROM idempotency WHERE scope = :scope AND key = :key
-
--- put_idempotency_key --
+-- claim_idempotency_key --
+-- Take the key unless someone holds it unexpired: a row comes back only when this call took it.
 INSERT INTO idempotency (scope, key, expires_at) VALUES (:scope, :key, :expires_at)
-ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at
+ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at WHERE idempotency.expires_at <= :now
+RETURNING 1
 
 -- insert_skip --
 INSERT INTO skips (event_internal_id, function_id, function_slug, reason, at)
@@ -263,3 +262,36 @@ FROM pauses WHERE correlation_id = :correlation_id
 
 -- delete_run_pauses --
 DELETE FROM pauses WHERE run_id = :run_id
+
+-- ended_runs_before --
+SELECT id FROM runs WHERE ended_at IS NOT NULL AND ended_at < :before ORDER BY ended_at LIMIT :limit
+
+-- delete_run_steps --
+DELETE FROM steps WHERE run_id = :run_id
+
+-- delete_run_attempts --
+DELETE FROM attempts WHERE run_id = :run_id
+
+-- delete_run_events --
+DELETE FROM run_events WHERE run_id = :run_id
+
+-- delete_run --
+DELETE FROM runs WHERE id = :run_id
+
+-- prune_events --
+-- Old receipts no run still points at.
+DELETE FROM events WHERE seq IN (
+    SELECT seq FROM events AS e WHERE e.received_at < :before
+        AND NOT EXISTS (SELECT 1 FROM run_events AS r WHERE r.event_seq = e.seq)
+    LIMIT :limit
+)
+
+-- prune_skips --
+DELETE FROM skips WHERE event_internal_id IN (
+    SELECT event_internal_id FROM skips WHERE at < :before LIMIT :limit
+)
+
+-- prune_idempotency --
+DELETE FROM idempotency WHERE (scope, key) IN (
+    SELECT scope, key FROM idempotency WHERE expires_at < :now LIMIT :limit
+)

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
-from stepstone.server.store import sql
+from stepstone.server.store import migrations, sql
 from stepstone.server.store.base import SchemaError, StoreError, Tx
 from stepstone.server.store.sqlite.tx import sqlite_tx
 from stepstone.server.store.sqltx import SqlTx
@@ -56,12 +56,12 @@ def schema_version(connection: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-def migrate(connection: sqlite3.Connection) -> list[int]:
+def apply_migrations(connection: sqlite3.Connection) -> list[int]:
     """Apply the migrations the database lacks, each in its own transaction; return their versions."""
     current = schema_version(connection)
     files = sql.migration_files(MIGRATIONS)
     if current > len(files):
-        raise SchemaError(f"database is at schema {current}, newer than this build ({len(files)}): upgrade Stepstone")
+        raise SchemaError(migrations.too_new(current, len(files), "the database"))
     applied = []
     for version, name, path in files[current:]:
         script = path.read_text(encoding="utf-8")
@@ -85,12 +85,14 @@ class _Job:
 class SqliteStore:
     """A `Store` on one SQLite file (or `:memory:` for a throwaway engine)."""
 
-    def __init__(self, path: str | Path, *, synchronous: Synchronous = "full", readers: int = 2) -> None:
+    def __init__(
+        self, path: str | Path, *, synchronous: Synchronous = "full", readers: int = 2, migrate: bool = True
+    ) -> None:
         self.path = str(path)
         self.synchronous = synchronous
         self._lock_fd = self._lock_file()
         self._writer = _connect(self._shared_path(), synchronous)
-        self.applied_migrations = migrate(self._writer)
+        self.applied_migrations = apply_migrations(self._writer) if migrate else []
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write_loop, name="stepstone-sqlite-writer", daemon=True)
         self._thread.start()
@@ -200,6 +202,21 @@ class SqliteStore:
             return script(cast(Tx, sqlite_tx(connection)))
         finally:
             connection.execute("COMMIT")
+
+    def schema_status(self) -> migrations.SchemaStatus:
+        return migrations.status(self._run_on_writer(schema_version), MIGRATIONS)
+
+    def upgrade(self) -> list[int]:
+        return self._run_on_writer(apply_migrations)
+
+    def _run_on_writer(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `operation` on the writer connection, from outside the event loop (CLI commands)."""
+        job = _Job(lambda _tx: operation(self._writer))
+        self._jobs.put(job)
+        return cast(T, job.future.result())
+
+    async def listen(self, on_work: Callable[[], None]) -> None:
+        """One engine process per file: it is woken in memory, there is nothing to listen to."""
 
     async def close(self) -> None:
         if self._closed:

@@ -1,0 +1,306 @@
+-- get_app --
+SELECT id, name, url, sdk, framework, app_version, checksum, error, synced_at, created_at
+FROM apps WHERE name = %(name)s
+
+-- upsert_app --
+INSERT INTO apps (id, name, url, sdk, framework, app_version, checksum, error, synced_at, created_at)
+VALUES (%(id)s, %(name)s, %(url)s, %(sdk)s, %(framework)s, %(app_version)s, %(checksum)s, %(error)s, %(synced_at)s, %(created_at)s)
+ON CONFLICT (id) DO UPDATE SET
+    name = excluded.name, url = excluded.url, sdk = excluded.sdk, framework = excluded.framework,
+    app_version = excluded.app_version, checksum = excluded.checksum, error = excluded.error,
+    synced_at = excluded.synced_at
+
+-- list_apps --
+SELECT id, name, url, sdk, framework, app_version, checksum, error, synced_at, created_at
+FROM apps ORDER BY name
+
+-- list_functions --
+SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at
+FROM functions WHERE archived_at IS NULL OR %(include_archived)s::boolean ORDER BY slug
+
+-- get_function --
+SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at
+FROM functions WHERE slug = %(key)s OR id = %(key)s
+
+-- upsert_function --
+INSERT INTO functions (id, app_id, slug, name, config, version, archived_at, created_at, updated_at)
+VALUES (%(id)s, %(app_id)s, %(slug)s, %(name)s, %(config)s, %(version)s, %(archived_at)s, %(created_at)s, %(updated_at)s)
+ON CONFLICT (id) DO UPDATE SET
+    app_id = excluded.app_id, slug = excluded.slug, name = excluded.name, config = excluded.config,
+    version = excluded.version, archived_at = excluded.archived_at, updated_at = excluded.updated_at
+
+-- active_functions_of_app --
+SELECT id, slug FROM functions WHERE app_id = %(app_id)s AND archived_at IS NULL
+
+-- archive_function --
+UPDATE functions SET archived_at = %(now)s, updated_at = %(now)s WHERE id = %(id)s
+
+-- get_setting --
+SELECT value FROM settings WHERE key = %(key)s
+
+-- set_setting --
+INSERT INTO settings (key, value) VALUES (%(key)s, %(value)s)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+
+-- insert_event --
+INSERT INTO events (internal_id, name, user_id, payload, ts, received_at, source)
+VALUES (%(internal_id)s, %(name)s, %(user_id)s, %(payload)s, %(ts)s, %(received_at)s, %(source)s)
+RETURNING seq
+
+-- get_event --
+SELECT seq, internal_id, name, user_id, payload, ts, received_at, source
+FROM events WHERE internal_id = %(internal_id)s ORDER BY seq LIMIT 1
+
+-- get_event_by_seq --
+SELECT seq, internal_id, name, user_id, payload, ts, received_at, source FROM events WHERE seq = %(seq)s
+
+-- list_events --
+SELECT seq, internal_id, name, user_id, payload, ts, received_at, source FROM events
+WHERE (%(name)s::text IS NULL OR name = %(name)s::text) AND (%(cursor)s::bigint IS NULL OR seq < %(cursor)s::bigint)
+ORDER BY seq DESC LIMIT %(limit)s
+
+-- events_after --
+SELECT seq, internal_id, name, user_id, payload, ts, received_at, source FROM events
+WHERE name = %(name)s AND seq > %(seq)s ORDER BY seq LIMIT %(limit)s
+
+-- last_event_seq --
+SELECT coalesce(max(seq), 0) FROM events
+
+-- claim_idempotency_key --
+-- Take the key unless someone holds it unexpired: a row comes back only when this call took it.
+INSERT INTO idempotency (scope, key, expires_at) VALUES (%(scope)s, %(key)s, %(expires_at)s)
+ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at WHERE idempotency.expires_at <= %(now)s
+RETURNING 1
+
+-- insert_skip --
+INSERT INTO skips (event_internal_id, function_id, function_slug, reason, at)
+VALUES (%(event_internal_id)s, %(function_id)s, %(function_slug)s, %(reason)s, %(at)s)
+
+-- list_skips --
+SELECT event_internal_id, function_id, function_slug, reason, at FROM skips
+WHERE event_internal_id = %(event_internal_id)s ORDER BY id
+
+-- insert_run --
+INSERT INTO runs (id, function_id, function_slug, function_version, app_version, event_id, status, reason,
+    output, created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan,
+    request_version, pending)
+VALUES (%(id)s, %(function_id)s, %(function_slug)s, %(function_version)s, %(app_version)s, %(event_id)s, %(status)s, %(reason)s,
+    %(output)s, %(created_at)s, %(started_at)s, %(ended_at)s, %(parent)s, %(cron)s, %(batch_id)s, %(original_run_id)s, %(force_plan)s,
+    %(request_version)s, %(pending)s)
+
+-- insert_run_event --
+INSERT INTO run_events (run_id, position, event_seq) VALUES (%(run_id)s, %(position)s, %(event_seq)s)
+
+-- lock_run --
+-- Changes to a run are serialized by its row lock, held until the transaction ends.
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending
+FROM runs WHERE id = %(id)s FOR UPDATE
+
+-- get_run --
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending
+FROM runs WHERE id = %(id)s
+
+-- update_run --
+UPDATE runs SET status = %(status)s, reason = %(reason)s, output = %(output)s, started_at = %(started_at)s,
+    ended_at = %(ended_at)s, force_plan = %(force_plan)s, request_version = %(request_version)s, pending = %(pending)s,
+    app_version = %(app_version)s
+WHERE id = %(id)s
+
+-- list_runs --
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending
+FROM runs
+WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
+    AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s::text)
+    AND (%(cursor)s::text IS NULL
+         OR (CASE WHEN %(newest_first)s::boolean THEN id < %(cursor)s::text ELSE id > %(cursor)s::text END))
+ORDER BY CASE WHEN %(newest_first)s::boolean THEN id END DESC, id ASC
+LIMIT %(limit)s
+
+-- runs_for_event --
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending
+FROM runs WHERE event_id = %(event_id)s ORDER BY id
+
+-- run_event_seqs --
+SELECT event_seq FROM run_events WHERE run_id = %(run_id)s ORDER BY position
+
+-- save_step --
+-- Insert a step, or give an existing one without an outcome its outcome: the first outcome wins.
+INSERT INTO steps (run_id, hashed_id, user_id, idx, op, status, memo, size, finished_seq, started_at, ended_at,
+    attempts)
+VALUES (%(run_id)s, %(hashed_id)s, %(user_id)s, %(idx)s, %(op)s, %(status)s, %(memo)s::text,
+    coalesce(octet_length(%(memo)s::text), 0),
+    CASE WHEN %(memo)s::text IS NULL THEN NULL
+         ELSE (SELECT coalesce(max(finished_seq), 0) + 1 FROM steps WHERE run_id = %(run_id)s) END,
+    %(started_at)s, %(ended_at)s, %(attempts)s)
+ON CONFLICT (run_id, hashed_id) DO UPDATE SET
+    op = excluded.op, status = excluded.status, memo = excluded.memo, size = excluded.size,
+    finished_seq = excluded.finished_seq,
+    started_at = coalesce(steps.started_at, excluded.started_at), ended_at = excluded.ended_at,
+    attempts = greatest(steps.attempts, excluded.attempts)
+WHERE steps.memo IS NULL
+
+-- list_steps --
+SELECT run_id, hashed_id, user_id, idx, op, status, memo, started_at, ended_at, attempts, seq, finished_seq
+FROM steps WHERE run_id = %(run_id)s ORDER BY seq
+
+-- get_step --
+SELECT run_id, hashed_id, user_id, idx, op, status, memo, started_at, ended_at, attempts, seq, finished_seq
+FROM steps WHERE run_id = %(run_id)s AND hashed_id = %(hashed_id)s
+
+-- run_step_stats --
+SELECT count(*), coalesce(sum(size), 0) FROM steps WHERE run_id = %(run_id)s
+
+-- step_memos --
+SELECT hashed_id, memo FROM steps WHERE run_id = %(run_id)s AND memo IS NOT NULL ORDER BY finished_seq
+
+-- insert_attempt --
+INSERT INTO attempts (run_id, step_id, attempt, error, at) VALUES (%(run_id)s, %(step_id)s, %(attempt)s, %(error)s, %(at)s)
+
+-- list_attempts --
+SELECT run_id, step_id, attempt, error, at FROM attempts WHERE run_id = %(run_id)s ORDER BY id
+
+-- enqueue --
+INSERT INTO queue (id, kind, run_id, function_id, target, payload, run_at, priority, constraints, attempt,
+    attempt_step, generation, lease_owner, lease_expires_at, job_key, created_at)
+VALUES (%(id)s, %(kind)s, %(run_id)s, %(function_id)s, %(target)s, %(payload)s, %(run_at)s, %(priority)s, %(constraints)s, %(attempt)s,
+    %(attempt_step)s, %(generation)s, %(lease_owner)s, %(lease_expires_at)s, %(job_key)s, %(created_at)s)
+ON CONFLICT (job_key) DO NOTHING
+
+-- claim_due --
+-- Lease the oldest due items nobody holds; rows another engine is claiming right now are skipped.
+UPDATE queue SET lease_owner = %(owner)s, lease_expires_at = %(lease_until)s, generation = generation + 1
+WHERE id IN (
+    SELECT id FROM queue WHERE lease_owner IS NULL AND run_at <= %(now)s ORDER BY run_at LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at
+
+-- claim_expired --
+-- Lease items whose holder's lease ran out (its process died or hung).
+UPDATE queue SET lease_owner = %(owner)s, lease_expires_at = %(lease_until)s, generation = generation + 1
+WHERE id IN (
+    SELECT id FROM queue WHERE lease_owner IS NOT NULL AND lease_expires_at <= %(lease_now)s LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at
+
+-- lease_clock --
+-- Lease times are read from the database's clock: every engine machine reads the same one.
+SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+
+-- notify_work --
+-- Wake idle engine processes (LISTEN stepstone_queue); delivered when the transaction commits.
+NOTIFY stepstone_queue
+
+-- get_queue_item --
+SELECT id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at
+FROM queue WHERE id = %(id)s
+
+-- holds_lease --
+-- Locks the item: no other engine can claim it again until this transaction ends.
+SELECT 1 FROM queue WHERE id = %(id)s AND generation = %(generation)s FOR UPDATE
+
+-- delete_queue_item --
+DELETE FROM queue WHERE id = %(id)s
+
+-- delete_queue_item_by_key --
+DELETE FROM queue WHERE job_key = %(job_key)s
+
+-- reschedule --
+UPDATE queue SET run_at = %(run_at)s, attempt = %(attempt)s, attempt_step = %(attempt_step)s, payload = %(payload)s,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = %(id)s
+
+-- extend_lease --
+UPDATE queue SET lease_expires_at = %(lease_until)s WHERE id = %(id)s AND lease_owner = %(owner)s
+
+-- release_leases --
+UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL
+WHERE lease_owner IS NOT NULL AND (%(owner)s::text IS NULL OR lease_owner = %(owner)s::text)
+
+-- delete_run_items --
+DELETE FROM queue WHERE run_id = %(run_id)s
+
+-- next_due_at --
+SELECT min(run_at) FROM queue WHERE lease_owner IS NULL
+
+-- count_queue_items --
+SELECT count(*) FROM queue
+
+-- delete_function_items --
+DELETE FROM queue WHERE function_id = %(function_id)s AND kind = %(kind)s
+
+-- lock_event_name --
+SELECT pg_advisory_xact_lock(%(key)s)
+
+-- insert_pause --
+INSERT INTO pauses (id, run_id, kind, step_id, event_name, expression, correlation_id, trigger_event, min_seq,
+    expires_at, created_at)
+VALUES (%(id)s, %(run_id)s, %(kind)s, %(step_id)s, %(event_name)s, %(expression)s, %(correlation_id)s, %(trigger_event)s, %(min_seq)s,
+    %(expires_at)s, %(created_at)s)
+
+-- candidate_pauses --
+SELECT id, run_id, kind, event_name, trigger_event, min_seq, expires_at, created_at, step_id, expression,
+    correlation_id
+FROM pauses WHERE event_name = %(event_name)s AND expires_at > %(now)s AND min_seq < %(before_seq)s
+ORDER BY created_at, id
+
+-- delete_pause --
+DELETE FROM pauses WHERE id = %(id)s
+
+-- get_pause --
+SELECT id, run_id, kind, event_name, trigger_event, min_seq, expires_at, created_at, step_id, expression,
+    correlation_id
+FROM pauses WHERE id = %(id)s
+
+-- get_pause_by_correlation --
+SELECT id, run_id, kind, event_name, trigger_event, min_seq, expires_at, created_at, step_id, expression,
+    correlation_id
+FROM pauses WHERE correlation_id = %(correlation_id)s
+
+-- delete_run_pauses --
+DELETE FROM pauses WHERE run_id = %(run_id)s
+
+-- ended_runs_before --
+SELECT id FROM runs WHERE ended_at IS NOT NULL AND ended_at < %(before)s ORDER BY ended_at LIMIT %(limit)s
+
+-- delete_run_steps --
+DELETE FROM steps WHERE run_id = %(run_id)s
+
+-- delete_run_attempts --
+DELETE FROM attempts WHERE run_id = %(run_id)s
+
+-- delete_run_events --
+DELETE FROM run_events WHERE run_id = %(run_id)s
+
+-- delete_run --
+DELETE FROM runs WHERE id = %(run_id)s
+
+-- prune_events --
+-- Old receipts no run still points at.
+DELETE FROM events WHERE seq IN (
+    SELECT seq FROM events AS e WHERE e.received_at < %(before)s
+        AND NOT EXISTS (SELECT 1 FROM run_events AS r WHERE r.event_seq = e.seq)
+    LIMIT %(limit)s
+)
+
+-- prune_skips --
+DELETE FROM skips WHERE event_internal_id IN (
+    SELECT event_internal_id FROM skips WHERE at < %(before)s LIMIT %(limit)s
+)
+
+-- prune_idempotency --
+DELETE FROM idempotency WHERE (scope, key) IN (
+    SELECT scope, key FROM idempotency WHERE expires_at < %(now)s LIMIT %(limit)s
+)

@@ -1,0 +1,183 @@
+"""The PostgreSQL store: sync psycopg connections from a bounded pool, run on a thread pool.
+
+Every transaction script runs in its own database transaction (READ COMMITTED). What must not run
+twice is serialized by the database: queue items are claimed with `FOR UPDATE SKIP LOCKED`, a run's
+changes take its row lock, idempotency keys and job keys are unique, a pause is consumed by the one
+`DELETE` that finds it, and storing events and creating waits of one event name take an advisory lock.
+Idle engines are woken by `LISTEN stepstone_queue` (polling stays as the fallback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar, cast
+
+import psycopg
+from psycopg import conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from stepstone.server.store import migrations, sql
+from stepstone.server.store.base import SchemaError, StoreError, Tx
+from stepstone.server.store.sqltx import SqlTx
+
+T = TypeVar("T")
+log = logging.getLogger("stepstone.store")
+
+QUERIES = sql.load_queries(Path(__file__).with_name("queries.sql"))
+MIGRATIONS = Path(__file__).with_name("migrations")
+CHANNEL = "stepstone_queue"
+_MIGRATION_LOCK = 0x5354_4550_5354_4F4E  # "STEPSTON": one migrator at a time across processes
+
+
+def describe_dsn(dsn: str) -> str:
+    """host:port/dbname of a DSN, never its password."""
+    parts = conninfo.conninfo_to_dict(dsn)
+    return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+
+
+class ConnectionLostError(StoreError):
+    """The database connection broke during a transaction; nothing of it was committed or it is unknown."""
+
+
+class PostgresStore:
+    """A `Store` on PostgreSQL, shared by any number of engine processes."""
+
+    def __init__(self, dsn: str, *, pool_size: int = 10, connect_timeout: float = 10.0, migrate: bool = True) -> None:
+        self.dsn = dsn
+        self._where = describe_dsn(dsn)
+        self._pool = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            check=ConnectionPool.check_connection,
+            name="stepstone",
+            kwargs={"autocommit": False, "connect_timeout": max(1, int(connect_timeout))},
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+        except PoolTimeout:
+            self._pool.close()
+            raise StoreError(f"cannot connect to PostgreSQL at {self._where} within {connect_timeout:g} s") from None
+        self.applied_migrations = self.migrate() if migrate else []
+        self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="stepstone-pg")
+        self._listener: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def describe(self) -> str:
+        return f"PostgreSQL {self._where}"
+
+    # schema
+    def schema_version(self) -> int:
+        with self._pool.connection() as conn:
+            return _version(conn)
+
+    def schema_status(self) -> migrations.SchemaStatus:
+        return migrations.status(self.schema_version(), MIGRATIONS)
+
+    def upgrade(self) -> list[int]:
+        return self.migrate()
+
+    def migrate(self) -> list[int]:
+        """Apply missing migrations, one process at a time (an advisory lock), each in a transaction."""
+        applied = []
+        with self._pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+            try:
+                current = _version(conn)
+                files = sql.migration_files(MIGRATIONS)
+                if current > len(files):
+                    raise SchemaError(migrations.too_new(current, len(files), f"the database {self._where}"))
+                for version, name, path in files[current:]:
+                    with conn.transaction():
+                        conn.execute(path.read_text(encoding="utf-8").encode())
+                        conn.execute(
+                            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+                            (version, name, int(time.time() * 1000)),
+                        )
+                    applied.append(version)
+                conn.commit()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+                conn.commit()
+        return applied
+
+    # transactions
+    async def transact(self, script: Callable[[Tx], T]) -> T:
+        return await self._run(script, read_only=False)
+
+    async def read(self, script: Callable[[Tx], T]) -> T:
+        return await self._run(script, read_only=True)
+
+    async def _run(self, script: Callable[[Tx], T], *, read_only: bool) -> T:
+        if self._closed:
+            raise StoreError("the store is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self._in_transaction, script, read_only)
+
+    def _in_transaction(self, script: Callable[[Tx], T], read_only: bool) -> T:
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                cursor = conn.cursor()
+                if read_only:
+                    cursor.execute("SET TRANSACTION READ ONLY")
+                return script(cast(Tx, SqlTx(cursor.execute, QUERIES)))
+        except psycopg.OperationalError as err:
+            log.warning(
+                "lost the connection to PostgreSQL at %s (%s); the pool reconnects",
+                self._where,
+                str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__,
+                extra={"action": "store.reconnect"},
+            )
+            raise ConnectionLostError(f"the connection to PostgreSQL at {self._where} broke") from err
+        except PoolTimeout as err:
+            raise StoreError(f"no PostgreSQL connection free (pool of {self._pool.max_size}) in time") from err
+        except psycopg.Error as err:
+            raise StoreError(f"database error: {err}") from err
+
+    # notifications
+    async def listen(self, on_work: Callable[[], None]) -> None:
+        """Call `on_work` whenever an engine commits work that is due; reconnect when the connection drops."""
+        delay = 0.5
+        while not self._closed:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    if delay > 0.5:
+                        log.info("listening to %s again", self._where, extra={"action": "store.listen_restored"})
+                    delay = 0.5
+                    on_work()  # whatever was notified while not listening
+                    async for _ in conn.notifies():
+                        on_work()
+            except psycopg.Error as err:
+                log.warning(
+                    "lost the notification connection to PostgreSQL at %s (%s); reconnecting in %.1f s",
+                    self._where,
+                    type(err).__name__,
+                    delay,
+                    extra={"action": "store.listen_lost"},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self._threads.shutdown, wait=True)
+        await asyncio.to_thread(self._pool.close)
+
+
+def _version(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at BIGINT NOT NULL)"
+    )
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    conn.commit()
+    return int(row[0]) if row else 0  # type: ignore[call-overload]
