@@ -19,6 +19,8 @@ TEMPLATE = "stepstone_test_template"
 
 def admin_dsn() -> str:
     dsn = os.environ.get(ENV)
+    if not dsn and os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI is set but {ENV} is not: PostgreSQL tests must run in CI (.ci/run sets it)")
     if not dsn:
         pytest.skip(f"PostgreSQL tests need {ENV}=postgresql://user@host:port/db (CI sets it)")
     return dsn
