@@ -87,16 +87,27 @@ def _record(run_id: str, step: str) -> None:
 
 @client.create_function(fn_id="steps", trigger=stepstone.TriggerEvent(event="example/steps"))
 async def steps(ctx: stepstone.Context) -> int:
-    """A run of `data.count` steps, each a little slow: the durability test's workload."""
+    """A run of `data.count` steps, each a little slow: the durability tests' workload.
+
+    With `data.nap`, it also sleeps that long after the first step, and with `data.batch` it waits
+    (up to an hour) for an `example/go` event of the same batch after the second.
+    """
+    data = ctx.event.data
     total = 0
-    for index in range(int(ctx.event.data.get("count", 5))):
+    for index in range(int(data.get("count", 5))):
 
         async def body(index: int = index) -> int:
             _record(ctx.run_id, f"s{index}")
-            await asyncio.sleep(float(ctx.event.data.get("delay", 0)))
+            await asyncio.sleep(float(data.get("delay", 0)))
             return index
 
         total += await ctx.step.run(f"s{index}", body)
+        if index == 0 and data.get("nap"):
+            await ctx.step.sleep("nap", str(data["nap"]))
+        if index == 1 and data.get("batch"):
+            await ctx.step.wait_for_event(
+                "go", event="example/go", if_exp="async.data.batch == event.data.batch", timeout="1h"
+            )
     return total
 
 

@@ -178,8 +178,9 @@ def _problems(config: wire.FunctionConfig) -> Iterable[str]:
         yield "id: must not be empty"
     if not config.steps:
         yield "steps: a function needs one step with a runtime URL"
-    if not config.triggers:
-        yield "triggers: a function needs at least one trigger"
+    # No triggers is valid: the function runs only when invoked. The TypeScript SDK 4.x registers
+    # `triggers: []` for `createFunction({id})` and for `triggers: [invoke(schema)]`
+    # (inngest 4.24.0 components/InngestFunction.js `getConfigTriggers`), the Python SDK for `trigger=[]`.
     if len(config.triggers) > MAX_TRIGGERS:
         yield f"triggers: at most {MAX_TRIGGERS} triggers, found {len(config.triggers)}"
     seen: set[tuple[str | None, str | None, str | None]] = set()

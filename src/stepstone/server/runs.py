@@ -39,7 +39,11 @@ def create_run(
     cron: str | None = None,
     original_run_id: str | None = None,
 ) -> RunRecord:
-    """Create a queued run of `fn` for `events` (already stored) and enqueue its first call."""
+    """Create a queued run of `fn` for `events` (already stored) and enqueue its first call.
+
+    The first call is due at the trigger event's `ts` when that is in the future (a delayed run, as
+    Inngest schedules it), else now; a rerun starts now.
+    """
     catalog = work.catalog()
     run = RunRecord(
         id=work.new_id(),
@@ -54,13 +58,13 @@ def create_run(
         cron=cron,
         original_run_id=original_run_id,
     )
+    start = work.now if original_run_id else max(work.now, events[0].ts)
     work.tx.insert_run(run, [event.seq for event in events])
-    enqueue_call(work, run)
+    enqueue_call(work, run, at=start)
     _write_cancel_pauses(work, fn, run, events)
     timeouts = fn.config.timeouts
     if timeouts is not None and timeouts.start:
-        at = work.now + _millis(timeouts.start)
-        _enqueue_timer(work, run, ItemKind.START_TIMEOUT, at)
+        _enqueue_timer(work, run, ItemKind.START_TIMEOUT, start + _millis(timeouts.start))
     return run
 
 
@@ -101,8 +105,8 @@ def _enqueue_timer(work: Work, run: RunRecord, kind: ItemKind, at: int) -> None:
     )
 
 
-def enqueue_call(work: Work, run: RunRecord, target: str = "") -> None:
-    """Enqueue a call: discovery (no target; at most one per run per script) or one planned step."""
+def enqueue_call(work: Work, run: RunRecord, target: str = "", *, at: int | None = None) -> None:
+    """Enqueue a call, due now or `at`: discovery (no target; at most one per run per script) or one planned step."""
     if not target:
         if run.id in work.discovered:
             return
@@ -111,7 +115,7 @@ def enqueue_call(work: Work, run: RunRecord, target: str = "") -> None:
         QueueItemRecord(
             id=work.new_id(),
             kind=ItemKind.CALL,
-            run_at=work.now,
+            run_at=work.now if at is None else at,
             run_id=run.id,
             function_id=run.function_id,
             target=target,

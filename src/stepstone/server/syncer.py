@@ -16,7 +16,7 @@ import orjson
 from stepstone.protocol import headers as h
 from stepstone.protocol import signing
 from stepstone.server.clock import wall_ms
-from stepstone.server.transport import TransportError
+from stepstone.server.transport import AppResponse, TransportError
 
 if TYPE_CHECKING:
     from stepstone.server.engine import Engine
@@ -28,6 +28,24 @@ _PING_TIMEOUT_S = 30.0
 def normalize_url(url: str) -> str:
     """Add `http://` when the scheme is missing."""
     return url if "://" in url else f"http://{url}"
+
+
+def answer_problem(response: AppResponse) -> str | None:
+    """Why an app's answer to the sync `PUT` means it did not register, or None.
+
+    An SDK answers the `PUT` once its own `POST /fn/register` is done. The TypeScript SDK answers
+    with the engine's status; the Python SDK answers 200 even when registration failed, with the
+    engine's error body (inngest 0.5.19 `_internal/comm_lib/handler.py`), so the body is read too.
+    """
+    if response.status != 200:
+        return f"the app answered the sync with {response.status}: {response.body[:500]!r}"
+    try:
+        body = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(body, dict) and body.get("error"):
+        return f"the app could not register: {str(body['error'])[:500]}"
+    return None
 
 
 class Syncer:
@@ -69,8 +87,7 @@ class Syncer:
         except TransportError as err:
             problem = str(err)
         else:
-            if response.status != 200:
-                problem = f"the app answered the sync with {response.status}: {response.body[:500]!r}"
+            problem = answer_problem(response)
         previous = self.errors.get(url, "")
         self.errors[url] = problem
         if problem and problem != previous:

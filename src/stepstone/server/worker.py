@@ -9,6 +9,7 @@ due, it is woken (new work, a clock jump), or a poll interval passes, whichever 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -17,6 +18,7 @@ from datetime import timedelta
 
 from stepstone.server import clock, transitions
 from stepstone.server.executor import Executor
+from stepstone.server.store.base import StoreError
 from stepstone.server.store.records import ItemKind, QueueItemRecord
 from stepstone.server.transitions import CallPlan
 from stepstone.server.work import Work
@@ -108,6 +110,14 @@ class Worker:
                     self.in_flight[current.id] = current
                 try:
                     following = await self.executor.process(current, owner=self.owner, plan=plan)
+                except StoreError as err:
+                    log.warning(
+                        "database trouble while running a queue item (%s); it will run again",
+                        err,
+                        extra={"action": "worker.item_failed", "item_id": current.id, "run_id": current.run_id},
+                    )
+                    await self._release(current)
+                    following = None
                 except Exception:
                     log.exception(
                         "engine error while running a queue item; it will be retried when its lease ends",
@@ -133,6 +143,11 @@ class Worker:
                 await self._extend(list(self.in_flight), _ms(settings.lease))
             except Exception:
                 log.exception("could not extend leases", extra={"action": "worker.extend_failed"})
+
+    async def _release(self, item: QueueItemRecord) -> None:
+        """Best effort: let the item be claimed again now rather than when its lease ends."""
+        with contextlib.suppress(StoreError):  # else the lease ends on its own
+            await self.executor.store.transact(lambda tx: tx.release_item(item.id, self.owner))
 
     async def _extend(self, ids: list[str], lease_ms: int) -> None:
         await self.executor.store.transact(lambda tx: tx.extend_leases(self.owner, ids, tx.lease_clock_ms() + lease_ms))

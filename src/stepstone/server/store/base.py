@@ -190,6 +190,9 @@ class QueueTx(Protocol):
     def release_leases(self, owner: str | None) -> int:
         """Release the leases of `owner` (every lease when None); return how many."""
 
+    def release_item(self, item_id: str, owner: str) -> None:
+        """Give up `owner`'s lease on one item, so any worker claims it again now."""
+
     def delete_run_items(self, run_id: str) -> None:
         """Remove every queue item of a run."""
 

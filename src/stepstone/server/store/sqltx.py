@@ -255,6 +255,9 @@ class SqlTx:
     def release_leases(self, owner: str | None) -> int:
         return self._run("release_leases", {"owner": owner})
 
+    def release_item(self, item_id: str, owner: str) -> None:
+        self._run("release_item", {"id": item_id, "owner": owner})
+
     def delete_run_items(self, run_id: str) -> None:
         self._run("delete_run_items", {"run_id": run_id})
 

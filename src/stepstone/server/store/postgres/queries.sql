@@ -229,6 +229,9 @@ UPDATE queue SET lease_expires_at = %(lease_until)s WHERE id = %(id)s AND lease_
 UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL
 WHERE lease_owner IS NOT NULL AND (%(owner)s::text IS NULL OR lease_owner = %(owner)s::text)
 
+-- release_item --
+UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL WHERE id = %(id)s AND lease_owner = %(owner)s
+
 -- delete_run_items --
 DELETE FROM queue WHERE run_id = %(run_id)s
 

@@ -55,7 +55,7 @@ class PostgresStore:
             min_size=1,
             max_size=pool_size,
             open=False,
-            check=ConnectionPool.check_connection,
+            check=_check_connection,
             name="stepstone",
             kwargs={"autocommit": False, "connect_timeout": max(1, int(connect_timeout))},
         )
@@ -171,6 +171,18 @@ class PostgresStore:
         self._closed = True
         await asyncio.to_thread(self._threads.shutdown, wait=True)
         await asyncio.to_thread(self._pool.close)
+
+
+def _check_connection(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """The pool's health check, which says so when it replaces a broken connection."""
+    try:
+        ConnectionPool.check_connection(conn)
+    except Exception:
+        log.warning(
+            "a pooled PostgreSQL connection broke (server restart or terminated backend); reconnecting",
+            extra={"action": "store.reconnect"},
+        )
+        raise
 
 
 def _version(conn: psycopg.Connection[tuple[object, ...]]) -> int:

@@ -219,6 +219,9 @@ UPDATE queue SET lease_expires_at = :lease_until WHERE id = :id AND lease_owner 
 UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL
 WHERE lease_owner IS NOT NULL AND (:owner IS NULL OR lease_owner = :owner)
 
+-- release_item --
+UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL WHERE id = :id AND lease_owner = :owner
+
 -- delete_run_items --
 DELETE FROM queue WHERE run_id = :run_id
 
