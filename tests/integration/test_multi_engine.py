@@ -1,0 +1,141 @@
+"""Three engines in one process, sharing one PostgreSQL database: what must happen once, happens once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import fastapi
+import httpx
+import pytest
+
+import stepstone
+import stepstone.fastapi
+from stepstone.server.api.app import create_app
+from stepstone.server.clock import FakeClock, wall_ms
+from stepstone.server.engine import Engine
+from stepstone.server.settings import EngineSettings
+from stepstone.server.store.postgres.store import PostgresStore
+from tests.harness import Served, eventually, free_socket
+
+
+class Cluster:
+    def __init__(self, dsn: str) -> None:
+        self.clock = FakeClock(start_ms=wall_ms())
+        settings = EngineSettings(poll_interval=timedelta(milliseconds=50), lease=timedelta(seconds=5))
+        self.stores = [PostgresStore(dsn, pool_size=4) for _ in range(3)]
+        self.engines = [Engine(store, settings, engine_clock=self.clock) for store in self.stores]
+        self.served = [Served(create_app(engine)) for engine in self.engines]
+        self.http = [httpx.AsyncClient(base_url=served.url, timeout=10) for served in self.served]
+        self.app: Served | None = None
+
+    async def start(self, app: fastapi.FastAPI) -> None:
+        for served, engine in zip(self.served, self.engines, strict=True):
+            await served.start()
+            await engine.start()
+        self.app = Served(app, free_socket())
+        await self.app.start()
+        assert await self.engines[0].syncer.ping(f"{self.app.url}/api/inngest") is None
+
+    async def runs(self, function_id: str) -> list[dict[str, Any]]:
+        answer = await self.http[0].get("/v1/runs", params={"function_id": function_id})
+        runs: list[dict[str, Any]] = answer.json()["data"]
+        return runs
+
+    async def stop(self) -> None:
+        for engine in self.engines:
+            await engine.stop()
+        if self.app is not None:
+            await self.app.stop()
+        for served in self.served:
+            await served.stop()
+        for client in self.http:
+            await client.aclose()
+        for store in self.stores:
+            await store.close()
+
+
+def build_app(engine_url: str) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
+    client = stepstone.Stepstone(app_id="multi", is_dev=True, base_url=engine_url, environ={})
+
+    @client.create_function(fn_id="tick", trigger=stepstone.TriggerCron(cron="*/5 * * * *"))
+    async def tick(ctx: stepstone.Context) -> str:
+        return ctx.event.name
+
+    @client.create_function(fn_id="once", trigger=stepstone.TriggerEvent(event="multi/once"))
+    async def once(ctx: stepstone.Context) -> Any:
+        return await ctx.step.run("work", lambda: ctx.event.data)
+
+    @client.create_function(fn_id="wait", trigger=stepstone.TriggerEvent(event="multi/wait"))
+    async def wait(ctx: stepstone.Context) -> Any:
+        got = await ctx.step.wait_for_event(
+            "ok", event="multi/ok", timeout="1h", if_exp="async.data.key == event.data.key"
+        )
+        return None if got is None else got.data
+
+    app = fastapi.FastAPI()
+    stepstone.fastapi.serve(app, client, [tick, once, wait])
+    return app, client
+
+
+@pytest.fixture
+async def cluster(postgres_dsn: str) -> AsyncIterator[Cluster]:
+    cluster = Cluster(postgres_dsn)
+    app, client = build_app(cluster.served[0].url)
+    await cluster.start(app)
+    yield cluster
+    await cluster.stop()
+    await client.aclose()
+
+
+async def test_a_cron_tick_starts_one_run_across_engines(cluster: Cluster) -> None:
+    cluster.clock.advance(timedelta(minutes=5))
+    runs = await eventually(lambda: cluster.runs("multi-tick"))
+    await asyncio.sleep(0.5)  # every engine has had time to claim the tick
+    runs = await cluster.runs("multi-tick")
+    assert len(runs) == 1
+
+
+async def test_one_event_id_sent_to_two_engines_at_once_starts_one_run(cluster: Cluster) -> None:
+    event = {"name": "multi/once", "id": "order-42", "data": {"n": 1}}
+    answers = await asyncio.gather(*(client.post("/e/k", json=event) for client in cluster.http))
+    assert all(answer.status_code == 200 for answer in answers)
+
+    async def completed() -> list[dict[str, Any]] | None:
+        runs = await cluster.runs("multi-once")
+        return runs if runs and all(run["status"] == "Completed" for run in runs) else None
+
+    await eventually(completed)
+    await asyncio.sleep(0.3)
+    assert len(await cluster.runs("multi-once")) == 1
+
+
+async def test_a_wait_resumes_once_when_matching_events_reach_two_engines_at_once(cluster: Cluster) -> None:
+    start = await cluster.http[0].post("/e/k", json={"name": "multi/wait", "data": {"key": "k1"}})
+    event_id = start.json()["ids"][0]
+
+    async def waiting() -> bool:
+        runs = (await cluster.http[0].get(f"/v1/events/{event_id}/runs")).json()["data"]
+        if not runs:
+            return False
+        steps = (await cluster.http[0].get(f"/v1/runs/{runs[0]['run_id']}")).json()["data"]["steps"]
+        return bool(steps) and steps[0]["status"] == "Waiting"
+
+    await eventually(waiting)
+    await asyncio.gather(
+        cluster.http[1].post("/e/k", json={"name": "multi/ok", "data": {"key": "k1", "from": "engine 1"}}),
+        cluster.http[2].post("/e/k", json={"name": "multi/ok", "data": {"key": "k1", "from": "engine 2"}}),
+    )
+
+    async def done() -> dict[str, Any] | None:
+        runs = (await cluster.http[0].get(f"/v1/events/{event_id}/runs")).json()["data"]
+        return runs[0] if runs and runs[0]["status"] == "Completed" else None
+
+    run = await eventually(done)
+    assert run["output"]["from"] in ("engine 1", "engine 2")
+    detail = (await cluster.http[0].get(f"/v1/runs/{run['run_id']}")).json()["data"]
+    assert [step["id"] for step in detail["steps"]] == ["ok"] and detail["attempts"] == []
+    finished = (await cluster.http[0].get("/v1/events", params={"name": "inngest/function.finished"})).json()
+    assert [e["data"]["run_id"] for e in finished["data"]].count(run["run_id"]) == 1
