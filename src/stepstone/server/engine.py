@@ -113,11 +113,13 @@ class Engine:
         self.clock.set_offset(offset)
         return offset
 
-    async def send_events(self, payloads: list[dict[str, Any]], internal_ids: list[str]) -> list[str]:
-        """Store validated events and start what they trigger; return their internal ids."""
+    async def send_events(
+        self, payloads: list[dict[str, Any]], internal_ids: list[str], delays: list[int] | None = None
+    ) -> list[str]:
+        """Store validated events and start what they trigger (`delays` later); return their internal ids."""
 
         def record(work: Work) -> tuple[list[str], list[tuple[QueueItemRecord, CallPlan | None]]]:
-            stored = ingest.record_events(work, payloads, source="api", internal_ids=internal_ids)
+            stored = ingest.record_events(work, payloads, source="api", internal_ids=internal_ids, delays=delays)
             plans = [(item, transitions.prepare_call(work, item)) for item in work.handoffs]
             return [event.internal_id for event in stored], plans
 

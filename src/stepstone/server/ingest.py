@@ -44,22 +44,30 @@ def build_record(work: Work, payload: dict[str, Any], internal_id: str, *, sourc
 
 
 def record_events(
-    work: Work, payloads: list[dict[str, Any]], *, source: str, internal_ids: list[str] | None = None
+    work: Work,
+    payloads: list[dict[str, Any]],
+    *,
+    source: str,
+    internal_ids: list[str] | None = None,
+    delays: list[int] | None = None,
 ) -> list[EventRecord]:
-    """Store events (validated already), start the runs they trigger, resume matching pauses."""
+    """Store events (validated already), start the runs they trigger, resume matching pauses.
+
+    `delays` (milliseconds, one per event) postpone the runs of events sent with a future `ts`.
+    """
     stored = []
     for position, payload in enumerate(payloads):
         internal_id = internal_ids[position] if internal_ids else work.new_id()
         record = build_record(work, payload, internal_id, source=source)
         work.tx.insert_event(record)
         stored.append(record)
-        route(work, record)
+        route(work, record, delay_ms=delays[position] if delays else 0)
         work.tx.lock_event_name(record.name)
         match_pauses(work, record)
     return stored
 
 
-def route(work: Work, event: EventRecord) -> None:
+def route(work: Work, event: EventRecord, *, delay_ms: int = 0) -> None:
     """Start a run of every function the event triggers (once per function per event id)."""
     payload = event.payload
     matched = work.catalog().match(payload)
@@ -75,7 +83,7 @@ def route(work: Work, event: EventRecord) -> None:
         parent = None
         if event.name == wire_events.FUNCTION_INVOKED:
             parent = (payload.get("data") or {}).get("_inngest", {}).get("correlation_id")
-        runs.create_run(work, fn, [event], parent=parent)
+        runs.create_run(work, fn, [event], parent=parent, delay_ms=delay_ms)
 
 
 def _invoke_target_missing(work: Work, payload: dict[str, Any]) -> None:

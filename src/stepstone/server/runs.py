@@ -38,11 +38,12 @@ def create_run(
     parent: str | None = None,
     cron: str | None = None,
     original_run_id: str | None = None,
+    delay_ms: int = 0,
 ) -> RunRecord:
     """Create a queued run of `fn` for `events` (already stored) and enqueue its first call.
 
-    The first call is due at the trigger event's `ts` when that is in the future (a delayed run, as
-    Inngest schedules it), else now; a rerun starts now.
+    The first call is due now, or `delay_ms` from now: an event sent with a `ts` in the future
+    starts its runs then, as Inngest schedules them (docs: "Delayed Functions").
     """
     catalog = work.catalog()
     run = RunRecord(
@@ -58,7 +59,7 @@ def create_run(
         cron=cron,
         original_run_id=original_run_id,
     )
-    start = work.now if original_run_id else max(work.now, events[0].ts)
+    start = work.now + max(delay_ms, 0)
     work.tx.insert_run(run, [event.seq for event in events])
     enqueue_call(work, run, at=start)
     _write_cancel_pauses(work, fn, run, events)

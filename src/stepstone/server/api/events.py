@@ -2,7 +2,8 @@
 
 It answers `{"ids": [...], "status": 200}` once the events are stored and their runs created
 (queued), before any run starts. When one event of a list is invalid, the events before it are
-kept and the answer is a 400 with their ids and the error.
+kept and the answer is a 400 with their ids and the error. An event whose `ts` is in the future
+starts its runs at that time (a delayed run).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.responses import Response
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import headers as h
 from stepstone.server.api.common import JSONAnswer, engine_of, error
+from stepstone.server.clock import wall_ms
 
 router = APIRouter(tags=["events"])
 
@@ -34,6 +36,15 @@ _BODY_SCHEMA = {
         },
     }
 }
+
+
+def run_delay(raw: dict[str, Any], ts: int, wall: int) -> int:
+    """How far in the future the sender's `ts` is (0 when it gave none): its runs start that much later.
+
+    The `ts` was written by the sender's clock, so it is read against the OS clock, and the delay is
+    then applied to the engine clock (which dev mode moves ahead of the OS clock).
+    """
+    return max(0, ts - wall) if raw.get("ts") else 0
 
 
 def _ids(count: int, seed_header: str | None, now_ms: int) -> list[str]:
@@ -68,8 +79,9 @@ async def send_events(event_key: str, request: Request) -> Response:
         return error(400, "no events: send an event object or a non-empty list", ids=[])
     if len(raw_events) > limits.max_events_per_request:
         return error(400, f"at most {limits.max_events_per_request} events per request", ids=[])
-    now = engine.clock.now_ms()
+    now, wall = engine.clock.now_ms(), wall_ms()
     accepted: list[dict[str, Any]] = []
+    delays: list[int] = []
     problem: str | None = None
     for position, raw in enumerate(raw_events):
         size = len(orjson.dumps(raw)) if isinstance(parsed, list) else len(body)
@@ -82,9 +94,10 @@ async def send_events(event_key: str, request: Request) -> Response:
             problem = f"event {position}: {err}" if isinstance(parsed, list) else str(err)
             break
         accepted.append(event.model_dump(exclude_none=True))
+        delays.append(run_delay(raw, event.ts, wall))
     ids = _ids(len(raw_events), request.headers.get(h.EVENT_ID_SEED), now)[: len(accepted)]
     if accepted:
-        ids = await engine.send_events(accepted, ids)
+        ids = await engine.send_events(accepted, ids, delays)
     if problem is not None:
         return error(400, problem, ids=ids)
     return JSONAnswer({"ids": ids, "status": 200})

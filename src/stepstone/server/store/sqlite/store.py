@@ -155,6 +155,10 @@ class SqliteStore:
                 return
 
     def _commit_group(self, tx: SqlTx, batch: list[_Job]) -> None:
+        # A caller that gave up (its task was cancelled) cancelled its job's future: skip that job.
+        batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
+        if not batch:
+            return
         results: list[tuple[_Job, bool, Any]] = []
         try:
             self._writer.execute("BEGIN IMMEDIATE")
