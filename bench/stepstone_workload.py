@@ -79,7 +79,7 @@ def start_stack(group: procs.Processes, *, sdk: str, synchronous: str, work_dir:
     procs.wait_until(procs.answers(serve_url), process=app, what=f"the {sdk} app", log=group.log_of(f"app-{tag}"))
     db = work_dir / f"{tag}.db"
     db.unlink(missing_ok=True)
-    engine = group.start(f"engine-{tag}", engine_command(tag, db, engine_port, serve_url, synchronous))
+    engine = group.start(f"engine-{tag}", engine_command(tag, engine_port, serve_url, sqlite_flags(db, synchronous)))
     api = EngineApi(engine_url)
     procs.wait_until(
         lambda: api.synced(serve_url), process=engine, what="the engine", log=group.log_of(f"engine-{tag}")
@@ -87,21 +87,23 @@ def start_stack(group: procs.Processes, *, sdk: str, synchronous: str, work_dir:
     return Stack(api, engine, app)
 
 
-def engine_command(tag: str, db: Path, port: int, serve_url: str, synchronous: str) -> list[str]:
+def engine_command(tag: str, port: int, serve_url: str, store: list[str]) -> list[str]:
+    """`stepstone dev` on `port`, syncing the app at `serve_url`, on the store `store` names (its flags)."""
     return [
         *procs.engine_command(tag, os.environ),
         "dev",
-        "--db",
-        str(db),
         "--port",
         str(port),
         "-u",
         serve_url,
-        "--sqlite-synchronous",
-        synchronous,
+        *store,
         "--log-level",
         "warning",
     ]
+
+
+def sqlite_flags(db: Path, synchronous: str) -> list[str]:
+    return ["--db", str(db), "--sqlite-synchronous", synchronous]
 
 
 def timed_run(api: EngineApi, event: str, timeout: float) -> tuple[float, dict[str, Any]]:
@@ -131,19 +133,30 @@ def measure_hundred(api: EngineApi, figures: StepstoneFigures, runs: int) -> Non
             figures.last10_s.append((ends[99] - ends[89]) / 10)
 
 
-def measure_throughput(api: EngineApi, figures: StepstoneFigures, runs: int, timeout: float = 600) -> None:
+def measure_throughput(api: EngineApi, figures: StepstoneFigures, runs: int) -> None:
     """Send `runs` three-step events in one request; time until the last of their runs is Completed."""
     sent = time.time()
-    ids = set(api.send("bench/three", runs))
+    done = wait_completed(api, set(api.send("bench/three", runs)))
+    figures.throughput_runs = runs
+    figures.throughput_s = max(stamp(run["ended_at"]) for run in done) - sent
+
+
+def wait_completed(
+    api: EngineApi, event_ids: set[str], timeout: float = 600, stall: float = 60, poll: float = LIST_POLL_SECONDS
+) -> list[dict[str, Any]]:
+    """The Completed three-step runs of `event_ids`, once there is one for each; raise `RunTimeoutError`
+    after `timeout` seconds, or when none has completed for `stall` seconds."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(LIST_POLL_SECONDS)
-        done = [run for run in api.completed_runs("bench-three-steps") if run["event_id"] in ids]
-        if len(done) == runs:
-            figures.throughput_runs = runs
-            figures.throughput_s = max(stamp(run["ended_at"]) for run in done) - sent
-            return
-    raise RunTimeoutError(f"{runs} three-step runs did not all complete within {timeout:g} s")
+    count, progressed = 0, time.monotonic()
+    while (now := time.monotonic()) < deadline and now - progressed < stall:
+        time.sleep(poll)
+        done = [run for run in api.completed_runs("bench-three-steps") if run["event_id"] in event_ids]
+        if len(done) == len(event_ids):
+            return done
+        if len(done) > count:
+            count, progressed = len(done), time.monotonic()
+    why = f"within {timeout:g} s" if now >= deadline else f"(none completed in the last {stall:g} s)"
+    raise RunTimeoutError(f"{count} of {len(event_ids)} three-step runs completed {why}")
 
 
 def smoke(api: EngineApi, timeout: float) -> None:

@@ -139,3 +139,12 @@ async def test_a_wait_resumes_once_when_matching_events_reach_two_engines_at_onc
     assert [step["id"] for step in detail["steps"]] == ["ok"] and detail["attempts"] == []
     finished = (await cluster.http[0].get("/v1/events", params={"name": "inngest/function.finished"})).json()
     assert [e["data"]["run_id"] for e in finished["data"]].count(run["run_id"]) == 1
+
+
+async def test_first_syncs_of_one_app_at_three_engines_at_once_all_succeed(cluster: Cluster) -> None:
+    from tests.integration import scripted_app
+
+    body = scripted_app.registration("http://127.0.0.1:9/api/inngest", fn_id="raced", event="multi/raced")
+    answers = await asyncio.gather(*(client.post("/fn/register", json=body) for client in cluster.http * 3))
+    assert [answer.status_code for answer in answers] == [200] * 9, [a.text for a in answers]
+    assert sum(answer.json()["modified"] for answer in answers) == 1

@@ -61,6 +61,7 @@ def validate(request: wire.RegisterRequest) -> None:
 def register(work: Work, request: wire.RegisterRequest, digest: str) -> SyncResult:
     """Store the app and its functions (validated already); archive the app's others."""
     app_id = app_uuid(request.app_name)
+    work.tx.lock_name(f"app:{request.app_name}", exclusive=True)
     existing = work.tx.get_app(request.app_name)
     sync_id = work.new_id()
     if existing is not None and existing.checksum == digest and existing.error is None:

@@ -62,7 +62,7 @@ def record_events(
         work.tx.insert_event(record)
         stored.append(record)
         route(work, record, delay_ms=delays[position] if delays else 0)
-        work.tx.lock_event_name(record.name)
+        work.tx.lock_name(f"event:{record.name}", exclusive=False)
         match_pauses(work, record)
     return stored
 

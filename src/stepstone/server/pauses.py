@@ -37,7 +37,7 @@ def timeout_key(pause_id: str) -> str:
 def create(work: Work, run: RunRecord, pause: PauseRecord) -> None:
     """Save a wait or invoke pause, unless an event stored since `pause.min_seq` already matches it."""
     if pause.kind == PauseKind.WAIT:
-        work.tx.lock_event_name(pause.event_name)
+        work.tx.lock_name(f"event:{pause.event_name}", exclusive=True)
         for event in work.tx.events_after(pause.min_seq, pause.event_name, _LOOKBACK_LIMIT):
             if _matches(pause, event):
                 resolve(work, pause, event, run=run)

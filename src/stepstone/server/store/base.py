@@ -207,11 +207,13 @@ class QueueTx(Protocol):
 
 
 class PausesTx(Protocol):
-    def lock_event_name(self, name: str) -> None:
-        """Serialize, until the transaction ends, with others storing or awaiting events of this name.
+    def lock_name(self, name: str, *, exclusive: bool) -> None:
+        """Hold a named lock until the transaction ends: shared holders run together, exclusive alone.
 
-        Ingest takes it after storing an event and before matching pauses; a new wait takes it before
-        looking back at stored events. Whichever commits second sees the other's row.
+        Storing an event takes `event:<name>` shared, after inserting it and before matching pauses;
+        a new wait takes it exclusive before looking back at stored events. So a wait's look-back runs
+        after every concurrent store of that name committed, and a later store sees the new pause.
+        A sync takes `app:<name>` exclusive: syncs of one app run one at a time.
         """
 
     def insert_pause(self, pause: PauseRecord) -> None:

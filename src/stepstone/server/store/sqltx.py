@@ -278,8 +278,8 @@ class SqlTx:
             self.notified = True
 
     # pauses
-    def lock_event_name(self, name: str) -> None:
-        self._one("lock_event_name", {"key": lock_key(name)})
+    def lock_name(self, name: str, *, exclusive: bool) -> None:
+        self._one("lock_name_exclusive" if exclusive else "lock_name_shared", {"key": lock_key(name)})
 
     def insert_pause(self, pause: PauseRecord) -> None:
         self._run("insert_pause", rows.pause_params(pause))

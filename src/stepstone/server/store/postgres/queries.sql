@@ -5,8 +5,8 @@ FROM apps WHERE name = %(name)s
 -- upsert_app --
 INSERT INTO apps (id, name, url, sdk, framework, app_version, checksum, error, synced_at, created_at)
 VALUES (%(id)s, %(name)s, %(url)s, %(sdk)s, %(framework)s, %(app_version)s, %(checksum)s, %(error)s, %(synced_at)s, %(created_at)s)
-ON CONFLICT (id) DO UPDATE SET
-    name = excluded.name, url = excluded.url, sdk = excluded.sdk, framework = excluded.framework,
+ON CONFLICT (name) DO UPDATE SET
+    url = excluded.url, sdk = excluded.sdk, framework = excluded.framework,
     app_version = excluded.app_version, checksum = excluded.checksum, error = excluded.error,
     synced_at = excluded.synced_at
 
@@ -244,7 +244,11 @@ SELECT count(*) FROM queue
 -- delete_function_items --
 DELETE FROM queue WHERE function_id = %(function_id)s AND kind = %(kind)s
 
--- lock_event_name --
+-- lock_name_shared --
+-- Shared holders do not wait for each other; an exclusive holder waits for them all, and they for it.
+SELECT pg_advisory_xact_lock_shared(%(key)s)
+
+-- lock_name_exclusive --
 SELECT pg_advisory_xact_lock(%(key)s)
 
 -- insert_pause --

@@ -5,8 +5,8 @@ FROM apps WHERE name = :name
 -- upsert_app --
 INSERT INTO apps (id, name, url, sdk, framework, app_version, checksum, error, synced_at, created_at)
 VALUES (:id, :name, :url, :sdk, :framework, :app_version, :checksum, :error, :synced_at, :created_at)
-ON CONFLICT (id) DO UPDATE SET
-    name = excluded.name, url = excluded.url, sdk = excluded.sdk, framework = excluded.framework,
+ON CONFLICT (name) DO UPDATE SET
+    url = excluded.url, sdk = excluded.sdk, framework = excluded.framework,
     app_version = excluded.app_version, checksum = excluded.checksum, error = excluded.error,
     synced_at = excluded.synced_at
 
@@ -234,8 +234,11 @@ SELECT count(*) FROM queue
 -- delete_function_items --
 DELETE FROM queue WHERE function_id = :function_id AND kind = :kind
 
--- lock_event_name --
--- The single writer already serializes ingest and pause creation.
+-- lock_name_shared --
+-- The single writer already serializes every transaction.
+SELECT :key
+
+-- lock_name_exclusive --
 SELECT :key
 
 -- insert_pause --
