@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from psycopg import conninfo
 import pytest
+from psycopg import conninfo
 
 from tests.e2e import processes
 from tests.e2e.processes import wait_until
@@ -67,8 +67,10 @@ def test_three_engines_survive_a_kill_and_cut_connections(tmp_path: Path, postgr
     try:
         for client in clients:
             wait_until(lambda c=client: c.get("/health").status_code == 200, timeout=60, what="engine health")
-        wait_until(lambda: any(f["id"] == "example-steps" for f in clients[2].get("/v1/functions").json()["data"]),
-                   what="the app synced")
+        wait_until(
+            lambda: any(f["id"] == "example-steps" for f in clients[2].get("/v1/functions").json()["data"]),
+            what="the app synced",
+        )
         event = {"name": "example/steps", "data": {"count": STEPS, "delay": 0.005, "nap": "2s", "batch": "b1"}}
         event_ids: list[str] = []
         for chunk in range(RUNS // 50):
@@ -88,8 +90,11 @@ def test_three_engines_survive_a_kill_and_cut_connections(tmp_path: Path, postgr
         clients[2].post("/dev/clock/advance", json={"duration": "2h"})  # waits that missed the event time out
 
         def all_completed() -> bool:
-            done = clients[2].get("/v1/runs", params={"status": "Completed", "function_id": "example-steps",
-                                                       "limit": 500}).json()["data"]
+            done = (
+                clients[2]
+                .get("/v1/runs", params={"status": "Completed", "function_id": "example-steps", "limit": 500})
+                .json()["data"]
+            )
             if len(done) < RUNS:  # runs that reached their wait late wait for a timeout: move time on
                 clients[2].post("/dev/clock/advance", json={"duration": "2h"})
             return len(done) == RUNS
@@ -98,10 +103,15 @@ def test_three_engines_survive_a_kill_and_cut_connections(tmp_path: Path, postgr
             wait_until(all_completed, timeout=150, what="every run completed")
         except AssertionError:
             with psycopg.connect(postgres_dsn) as conn:
-                statuses = conn.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
-                queue = conn.execute("SELECT kind, lease_owner IS NOT NULL, count(*) FROM queue GROUP BY 1, 2").fetchall()
-                waits = conn.execute("SELECT status, op, count(*) FROM steps WHERE memo IS NULL GROUP BY 1, 2").fetchall()
-            raise AssertionError(f"runs {statuses}; queue {queue}; open steps {waits}") from None
+                found = [
+                    conn.execute(query).fetchall()
+                    for query in (
+                        "SELECT status, count(*) FROM runs GROUP BY status",
+                        "SELECT kind, lease_owner IS NOT NULL, count(*) FROM queue GROUP BY 1, 2",
+                        "SELECT status, op, count(*) FROM steps WHERE memo IS NULL GROUP BY 1, 2",
+                    )
+                ]
+            raise AssertionError(f"runs, queue items and open steps: {found}") from None
         final = ledger(path)
         runs = {run_id for run_id, _ in final}
         assert len(runs) == RUNS
