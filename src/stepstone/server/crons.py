@@ -12,7 +12,7 @@ import orjson
 
 from stepstone.protocol import durations
 from stepstone.protocol import events as wire_events
-from stepstone.server import clock, cron, ingest, runs
+from stepstone.server import clock, cron, flow, ingest
 from stepstone.server.registry import CronTrigger, Registered
 from stepstone.server.store.records import ItemKind, QueueItemRecord, SkipRecord
 from stepstone.server.work import Work
@@ -66,7 +66,7 @@ def tick(work: Work, item: QueueItemRecord) -> None:
     work.tx.insert_event(event)
     expires = work.now + int(work.settings.limits.idempotency_period.total_seconds() * 1000)
     if work.tx.claim_idempotency_key(f"cron:{fn.id}", f"{expression}@{scheduled}", now=work.now, expires_at=expires):
-        runs.create_run(work, fn, [event], cron=expression)
+        flow.start(work, fn, [event], cron=expression)
     else:
         work.tx.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, ingest.DUPLICATE, work.now))
     _enqueue_next(work, fn, trigger, after=max(scheduled, work.now))

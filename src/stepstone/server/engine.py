@@ -12,7 +12,7 @@ from typing import Any
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import opcodes
-from stepstone.server import apps, clock, ingest, retention, runs, transitions
+from stepstone.server import apps, clock, flow, ingest, retention, runs, transitions
 from stepstone.server.executor import Executor
 from stepstone.server.registry import Registry
 from stepstone.server.settings import EngineSettings
@@ -167,7 +167,10 @@ class Engine:
             if fn is None:
                 raise RunNotFoundError(f"function {run.function_slug} is no longer registered")
             events = work.tx.get_events_by_seq(work.tx.run_event_seqs(run.id))
-            return runs.create_run(work, fn, events, parent=None, original_run_id=run.id)
+            rerun = flow.start(work, fn, events, original_run_id=run.id)
+            if rerun is None:
+                raise RunEndedError(f"the rerun of {run.id} was skipped: its singleton key is held")
+            return rerun
 
         run, _ = await self.executor.transact(rerun)
         self.wake()

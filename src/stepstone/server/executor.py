@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from stepstone.server import calls, clock, crons, outcomes, pauses, transitions
+from stepstone.server import batching, calls, clock, crons, debouncing, outcomes, pauses, transitions
 from stepstone.server.registry import Registry
 from stepstone.server.settings import EngineSettings
 from stepstone.server.store.base import Store, Tx
@@ -32,6 +32,8 @@ _TIMERS: dict[ItemKind, Callable[[Work, QueueItemRecord], None]] = {
     ItemKind.START_TIMEOUT: transitions.run_timeout,
     ItemKind.FINISH_TIMEOUT: transitions.run_timeout,
     ItemKind.CRON: crons.tick,
+    ItemKind.DEBOUNCE: debouncing.fire,
+    ItemKind.BATCH: batching.fire,
 }
 
 
@@ -147,6 +149,8 @@ class Executor:
 
         def apply(work: Work) -> CallPlan | None:
             transitions.apply_outcome(work, item, plan, outcome)
+            if item.constrained:
+                work.woke = True  # a concurrency slot may have freed: every engine claims again
             return _plan_continuation(work)
 
         next_plan, continuation = await self.transact(apply, owner=owner)

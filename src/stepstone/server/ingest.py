@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 
 from stepstone.protocol import events as wire_events
-from stepstone.server import expressions, pauses, runs
-from stepstone.server.store.records import EventRecord, PauseKind, SkipRecord
+from stepstone.server import batching, debouncing, expressions, flow, pauses
+from stepstone.server.store.records import EventRecord, PauseKind
 from stepstone.server.work import Work
 
 DUPLICATE = "idempotent duplicate: this event id already started a run of the function within 24 h"
@@ -77,18 +77,36 @@ def route(work: Work, event: EventRecord, *, delay_ms: int = 0) -> None:
     key = event.user_id or event.internal_id
     expires = work.now + int(work.settings.limits.idempotency_period.total_seconds() * 1000)
     for fn in matched:
-        if not work.tx.claim_idempotency_key(f"run:{fn.id}", key, now=work.now, expires_at=expires):
-            work.tx.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, DUPLICATE, work.now))
-            continue
         parent = None
         if event.name == wire_events.FUNCTION_INVOKED:
             parent = (payload.get("data") or {}).get("_inngest", {}).get("correlation_id")
-        runs.create_run(work, fn, [event], parent=parent, delay_ms=delay_ms)
+        if batching.applies(fn, payload):
+            batching.add(work, fn, event)
+            flow.skip(work, fn, event, flow.BATCHED)
+            continue
+        if reason := flow.rate_limited(work, fn, payload):
+            flow.skip(work, fn, event, reason)
+            if parent:
+                _invoke_failed(work, payload, "invoked function is rate limited")
+            continue
+        if fn.config.debounce is not None:
+            debouncing.push(work, fn, event)
+            flow.skip(work, fn, event, flow.DEBOUNCED)
+            continue
+        if not work.tx.claim_idempotency_key(f"run:{fn.id}", key, now=work.now, expires_at=expires):
+            flow.skip(work, fn, event, DUPLICATE)
+            continue
+        flow.start(work, fn, [event], parent=parent, delay_ms=delay_ms)
 
 
 def _invoke_target_missing(work: Work, payload: dict[str, Any]) -> None:
     meta = (payload.get("data") or {}).get("_inngest", {})
-    message = f"could not find function with ID: {meta.get('fn_id')}"
+    _invoke_failed(work, payload, f"could not find function with ID: {meta.get('fn_id')}")
+
+
+def _invoke_failed(work: Work, payload: dict[str, Any], message: str) -> None:
+    """Answer an invoke at once with an error (the target is missing or rate limited)."""
+    meta = (payload.get("data") or {}).get("_inngest", {})
     finished = {
         "name": wire_events.FUNCTION_FINISHED,
         "data": {

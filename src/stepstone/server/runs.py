@@ -13,7 +13,7 @@ import orjson
 
 from stepstone.protocol import durations
 from stepstone.protocol import events as wire_events
-from stepstone.server import ingest
+from stepstone.server import flow, ingest
 from stepstone.server.registry import Registered
 from stepstone.server.store.records import (
     EventRecord,
@@ -39,6 +39,8 @@ def create_run(
     cron: str | None = None,
     original_run_id: str | None = None,
     delay_ms: int = 0,
+    constraints: flow.Constraints | None = None,
+    batch_id: str | None = None,
 ) -> RunRecord:
     """Create a queued run of `fn` for `events` (already stored) and enqueue its first call.
 
@@ -58,10 +60,12 @@ def create_run(
         parent=parent,
         cron=cron,
         original_run_id=original_run_id,
+        constraints_json=(constraints or flow.Constraints()).dump(),
+        batch_id=batch_id,
     )
     start = work.now + max(delay_ms, 0)
     work.tx.insert_run(run, [event.seq for event in events])
-    enqueue_call(work, run, at=start)
+    enqueue_call(work, run, at=start, first=True)
     _write_cancel_pauses(work, fn, run, events)
     timeouts = fn.config.timeouts
     if timeouts is not None and timeouts.start:
@@ -106,30 +110,62 @@ def _enqueue_timer(work: Work, run: RunRecord, kind: ItemKind, at: int) -> None:
     )
 
 
-def enqueue_call(work: Work, run: RunRecord, target: str = "", *, at: int | None = None) -> None:
-    """Enqueue a call, due now or `at`: discovery (no target; at most one per run per script) or one planned step."""
+def enqueue_call(work: Work, run: RunRecord, target: str = "", *, at: int | None = None, first: bool = False) -> None:
+    """Enqueue a call, due now or `at`: discovery (no target; at most one per run per script) or one
+    planned step. The call carries the run's concurrency keys and priority; the first call also its
+    throttle."""
     if not target:
         if run.id in work.discovered:
             return
         work.discovered.add(run.id)
+    limits = flow.Constraints.load(run.constraints_json)
+    run_at = work.now if at is None else at
+    throttle = limits.throttle if first else None
     work.enqueue(
         QueueItemRecord(
             id=work.new_id(),
             kind=ItemKind.CALL,
-            run_at=work.now if at is None else at,
+            run_at=run_at,
             run_id=run.id,
             function_id=run.function_id,
             target=target,
             job_key=f"{run.id}:plan:{target}" if target else None,
             created_at=work.now,
+            constraints_json=orjson.dumps({"throttle": throttle} if throttle else {}).decode(),
+            partition=limits.partition,
+            score=run_at - limits.priority_ms,
+            ckey1=limits.ckey1,
+            climit1=limits.climit1,
+            ckey2=limits.ckey2,
+            climit2=limits.climit2,
+            priority=limits.priority_ms // 1000,
         )
     )
+
+
+def create_skipped(work: Work, fn: Registered, events: list[EventRecord], *, reason: str) -> RunRecord:
+    """Record a run that will not execute (a singleton key was held): status Skipped, with why."""
+    run = RunRecord(
+        id=work.new_id(),
+        function_id=fn.id,
+        function_slug=fn.slug,
+        function_version=fn.record.version,
+        app_version=work.catalog().app_versions.get(fn.record.app_id),
+        event_id=events[0].internal_id,
+        status=RunStatus.SKIPPED,
+        created_at=work.now,
+        ended_at=work.now,
+        reason=reason,
+    )
+    work.tx.insert_run(run, [event.seq for event in events])
+    return run
 
 
 def mark_started(work: Work, run: RunRecord, fn: Registered) -> None:
     """The first call of a run is going out: it is Running from now, and `timeouts.finish` starts."""
     run.status = RunStatus.RUNNING
     run.started_at = work.now
+    run.reason = None
     work.tx.update_run(run)
     timeouts = fn.config.timeouts
     if timeouts is not None and timeouts.finish:
@@ -183,6 +219,7 @@ def finalize(
     work.tx.update_run(run)
     work.tx.delete_run_items(run.id)
     work.tx.delete_run_pauses(run.id)
+    work.tx.delete_run_singletons(run.id)
     ingest.record_events(work, _system_events(work, run, status, error), source="engine")
 
 

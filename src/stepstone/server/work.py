@@ -9,7 +9,7 @@ from stepstone.protocol import events as wire_events
 from stepstone.server.registry import Catalog, Registry
 from stepstone.server.settings import EngineSettings
 from stepstone.server.store.base import Tx
-from stepstone.server.store.records import QueueItemRecord
+from stepstone.server.store.records import TIMERS, QueueItemRecord
 
 
 @dataclass
@@ -56,11 +56,18 @@ class Work:
         return self.handoffs[0] if self.handoffs else None
 
     def enqueue(self, item: QueueItemRecord) -> bool:
-        """Add `item`; a due call item may be handed to this script's worker."""
+        """Add `item`; a due call item may be handed to this script's worker.
+
+        Timers go to their own partition. A call under flow control (concurrency, throttle) is never
+        handed over: only a claim checks its limits.
+        """
+        if item.kind != "call":
+            item.partition, item.score = TIMERS, item.run_at
         take = (
             self.owner is not None
             and len(self.handoffs) < self.handoff_limit
             and item.kind == "call"
+            and not item.constrained
             and item.run_at <= self.now
         )
         if take:

@@ -16,7 +16,7 @@ import socket
 import uuid
 from datetime import timedelta
 
-from stepstone.server import clock, transitions
+from stepstone.server import claims, clock, transitions
 from stepstone.server.executor import Executor
 from stepstone.server.store.base import StoreError
 from stepstone.server.store.records import ItemKind, QueueItemRecord
@@ -41,6 +41,7 @@ class Worker:
         self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._cursor = claims.Cursor()
 
     def wake(self) -> None:
         """Claim again now (thread-safe only from the event loop's thread)."""
@@ -72,14 +73,7 @@ class Worker:
         """Claim due items; a call's plan is read in the same transaction (a call whose run ended is dropped)."""
 
         def claim(work: Work) -> tuple[list[tuple[QueueItemRecord, CallPlan | None]], int | None]:
-            lease_until = work.lease_until()
-            items = work.tx.claim_queue_items(
-                now=work.now,
-                lease_now=lease_until - work.lease_ms,
-                lease_until=lease_until,
-                owner=self.owner,
-                limit=limit,
-            )
+            items = claims.claim(work, owner=self.owner, limit=limit, cursor=self._cursor)
             claimed: list[tuple[QueueItemRecord, CallPlan | None]] = []
             for item in items:
                 plan = transitions.prepare_call(work, item) if item.kind == ItemKind.CALL else None

@@ -16,6 +16,8 @@ from stepstone.server.store.migrations import SchemaStatus
 from stepstone.server.store.records import (
     AppRecord,
     AttemptRecord,
+    BatchRecord,
+    DebounceRecord,
     EventRecord,
     FunctionRecord,
     PauseRecord,
@@ -216,6 +218,10 @@ class PausesTx(Protocol):
         A sync takes `app:<name>` exclusive: syncs of one app run one at a time.
         """
 
+    def try_lock_name(self, name: str) -> bool:
+        """Take a named lock exclusively if it is free (True), never waiting: claims use it, so that
+        engines claiming at once skip each other's partitions instead of waiting (or deadlocking)."""
+
     def insert_pause(self, pause: PauseRecord) -> None:
         """Store a pause."""
 
@@ -233,6 +239,78 @@ class PausesTx(Protocol):
 
     def delete_run_pauses(self, run_id: str) -> None:
         """Remove every pause of a run."""
+
+
+class FlowTx(Protocol):
+    """Flow control: partitioned claims, limiter state, debounce windows, batches, singletons."""
+
+    def claim_partition(
+        self, partition: str, *, now: int, lease_until: int, owner: str, limit: int
+    ) -> list[QueueItemRecord]:
+        """Lease up to `limit` due items of one partition, lowest score first, skipping rows others lock."""
+
+    def partition_candidates(self, partition: str, *, now: int, limit: int) -> list[QueueItemRecord]:
+        """The first due unleased items of a partition, by score, locked (not leased) for this transaction."""
+
+    def next_partition(self, after: str) -> str | None:
+        """The next constrained partition after `after` (in sort order) that has unleased items."""
+
+    def lease_item(self, item_id: str, *, owner: str, lease_until: int) -> QueueItemRecord | None:
+        """Lease one unleased item (None when someone leased it meanwhile)."""
+
+    def keys_in_use(self, key: str, *, lease_now: int) -> int:
+        """How many calls in flight hold the concurrency key `key`."""
+
+    def reschedule_item(self, item_id: str, run_at: int) -> None:
+        """Move an item to `run_at`, keeping its priority offset."""
+
+    def reschedule_by_key(self, job_key: str, run_at: int) -> None:
+        """Move the item with this job key to `run_at`, keeping its priority offset."""
+
+    def set_run_reason(self, run_id: str, reason: str | None) -> None:
+        """Say why a queued run waits (only while it is Queued)."""
+
+    def get_limiter(self, key: str, now: int) -> int | None:
+        """A throttle or rate limit's stored state (its TAT), unless expired; locked for the transaction."""
+
+    def put_limiter(self, key: str, tat: int, expires_at: int) -> None:
+        """Store a limiter's state until `expires_at`."""
+
+    def lock_debounce(self, function_id: str, key: str) -> DebounceRecord | None:
+        """A function's debounce window for `key`, locked for the transaction."""
+
+    def put_debounce(self, debounce: DebounceRecord) -> None:
+        """Open a debounce window, or move it (event and due time; `first_at` stays)."""
+
+    def delete_debounce(self, function_id: str, key: str) -> None:
+        """Close a debounce window."""
+
+    def lock_open_batch(self, function_id: str, key: str) -> BatchRecord | None:
+        """A function's open batch for `key`, locked for the transaction."""
+
+    def get_batch(self, batch_id: str) -> BatchRecord | None:
+        """A batch by id, locked for the transaction."""
+
+    def put_batch(self, batch: BatchRecord) -> None:
+        """Open a batch, or update its size."""
+
+    def add_batch_event(self, batch_id: str, position: int, event_seq: int) -> None:
+        """Append an event to a batch."""
+
+    def batch_event_seqs(self, batch_id: str) -> list[int]:
+        """A batch's events, in the order they came."""
+
+    def delete_batch(self, batch_id: str) -> None:
+        """Close a batch (it became a run)."""
+
+    def get_singleton(self, function_id: str, key: str) -> str | None:
+        """The run holding a singleton key, locked for the transaction."""
+
+    def put_singleton(self, function_id: str, key: str, run_id: str) -> None:
+        """Make `run_id` the holder of a singleton key."""
+
+    def delete_run_singletons(self, run_id: str) -> None:
+        """Release the singleton keys a run holds (it ended)."""
 
 
 class RetentionTx(Protocol):
@@ -254,7 +332,7 @@ class SettingsTx(Protocol):
         """Write a setting."""
 
 
-class Tx(AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, RetentionTx, SettingsTx, Protocol):
+class Tx(AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, FlowTx, RetentionTx, SettingsTx, Protocol):
     """Everything a transaction script may do."""
 
 

@@ -43,6 +43,8 @@ class ItemKind(enum.StrEnum):
     START_TIMEOUT = "start-timeout"  # timeouts.start
     FINISH_TIMEOUT = "finish-timeout"  # timeouts.finish
     CRON = "cron"  # a cron tick
+    DEBOUNCE = "debounce"  # a debounce window may have ended: start the run with the latest event
+    BATCH = "batch"  # a batch's timeout came: start the run with the events collected
 
 
 class PauseKind(enum.StrEnum):
@@ -124,6 +126,7 @@ class RunRecord:
     force_plan: bool = False
     request_version: int = -1
     pending_json: str = "{}"  # hashed step id -> "wait" | "race": what the run waits on before discovery
+    constraints_json: str = "{}"  # flow control evaluated when the run was created (see `flow.Constraints`)
 
     @property
     def pending(self) -> dict[str, str]:
@@ -165,11 +168,24 @@ class QueueItemRecord:
     lease_expires_at: int | None = None
     job_key: str | None = None
     created_at: int = 0
+    partition: str = ""  # "" for unconstrained calls, "~timers" for timers, else one per function and key
+    score: int = 0  # the order among due items: run_at minus the run's priority
+    ckey1: str | None = None  # concurrency keys the item holds while leased, and their limits
+    climit1: int | None = None
+    ckey2: str | None = None
+    climit2: int | None = None
 
     @property
     def payload(self) -> dict[str, Any]:
         value: dict[str, Any] = orjson.loads(self.payload_json)
         return value
+
+    @property
+    def constrained(self) -> bool:
+        return self.partition not in ("", TIMERS)
+
+
+TIMERS = "~timers"
 
 
 @dataclass(slots=True)
@@ -185,6 +201,29 @@ class PauseRecord:
     step_id: str = ""
     expression: str | None = None
     correlation_id: str | None = None
+
+
+@dataclass(slots=True)
+class DebounceRecord:
+    """A function's debounce window for one key: the latest event, and when the run starts."""
+
+    function_id: str
+    key: str
+    event_seq: int
+    first_at: int
+    due_at: int
+
+
+@dataclass(slots=True)
+class BatchRecord:
+    """An open batch of events for one function and key."""
+
+    id: str
+    function_id: str
+    key: str
+    first_at: int
+    size: int
+    bytes: int
 
 
 @dataclass(slots=True)

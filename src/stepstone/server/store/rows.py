@@ -66,6 +66,7 @@ def run(row: Row) -> RunRecord:
         force_plan=values[16],
         request_version=values[17],
         pending_json=values[18],
+        constraints_json=values[19],
     )
 
 
@@ -91,6 +92,7 @@ def run_params(record: RunRecord) -> dict[str, Any]:
         "force_plan": bool(record.force_plan),
         "request_version": record.request_version,
         "pending": record.pending_json,
+        "constraints": record.constraints_json,
     }
 
 
@@ -146,6 +148,12 @@ def queue_item(row: Row) -> QueueItemRecord:
         lease_expires_at=values[13],
         job_key=values[14],
         created_at=values[15],
+        partition=values[16],
+        score=values[17],
+        ckey1=values[18],
+        climit1=values[19],
+        ckey2=values[20],
+        climit2=values[21],
     )
 
 
@@ -167,6 +175,12 @@ def queue_item_params(record: QueueItemRecord) -> dict[str, Any]:
         "lease_expires_at": record.lease_expires_at,
         "job_key": record.job_key,
         "created_at": record.created_at,
+        "partition": record.partition,
+        "score": record.score,
+        "ckey1": record.ckey1,
+        "climit1": record.climit1,
+        "ckey2": record.ckey2,
+        "climit2": record.climit2,
     }
 
 

@@ -13,8 +13,11 @@ from typing import Any, Protocol
 
 from stepstone.server.store import rows
 from stepstone.server.store.records import (
+    TIMERS,
     AppRecord,
     AttemptRecord,
+    BatchRecord,
+    DebounceRecord,
     EventRecord,
     FunctionRecord,
     PauseRecord,
@@ -212,13 +215,52 @@ class SqlTx:
     def claim_queue_items(
         self, *, now: int, lease_now: int, lease_until: int, owner: str, limit: int
     ) -> list[QueueItemRecord]:
-        params: dict[str, object] = {"now": now, "lease_now": lease_now, "lease_until": lease_until, "owner": owner}
-        claimed = [rows.queue_item(row) for row in self._all("claim_due", {**params, "limit": limit})]
-        if len(claimed) < limit:
-            expired = self._all("claim_expired", {**params, "limit": limit - len(claimed)})
-            claimed += [rows.queue_item(row) for row in expired]
-        claimed.sort(key=lambda item: (item.run_at, item.id))
+        self._run("release_expired", {"lease_now": lease_now, "limit": max(limit, 100)})
+        claimed: list[QueueItemRecord] = []
+        for partition in (TIMERS, ""):
+            if len(claimed) < limit:
+                claimed += self.claim_partition(
+                    partition, now=now, lease_until=lease_until, owner=owner, limit=limit - len(claimed)
+                )
+        claimed.sort(key=lambda item: (item.score, item.id))
         return claimed
+
+    def claim_partition(
+        self, partition: str, *, now: int, lease_until: int, owner: str, limit: int
+    ) -> list[QueueItemRecord]:
+        params: dict[str, object] = {
+            "partition": partition,
+            "now": now,
+            "lease_until": lease_until,
+            "owner": owner,
+            "limit": limit,
+        }
+        return [rows.queue_item(row) for row in self._all("claim_partition", params)]
+
+    def partition_candidates(self, partition: str, *, now: int, limit: int) -> list[QueueItemRecord]:
+        params: dict[str, object] = {"partition": partition, "now": now, "limit": limit}
+        return [rows.queue_item(row) for row in self._all("partition_candidates", params)]
+
+    def next_partition(self, after: str) -> str | None:
+        row = self._one("next_partition", {"after": after})
+        return str(row[0]) if row else None
+
+    def lease_item(self, item_id: str, *, owner: str, lease_until: int) -> QueueItemRecord | None:
+        row = self._one("lease_item", {"id": item_id, "owner": owner, "lease_until": lease_until})
+        return rows.queue_item(row) if row else None
+
+    def keys_in_use(self, key: str, *, lease_now: int) -> int:
+        row = self._one("keys_in_use", {"key": key, "lease_now": lease_now})
+        return int(row[0]) if row else 0
+
+    def reschedule_item(self, item_id: str, run_at: int) -> None:
+        self._run("reschedule_item", {"id": item_id, "run_at": run_at})
+
+    def reschedule_by_key(self, job_key: str, run_at: int) -> None:
+        self._run("reschedule_by_key", {"job_key": job_key, "run_at": run_at})
+
+    def set_run_reason(self, run_id: str, reason: str | None) -> None:
+        self._run("set_run_reason", {"id": run_id, "reason": reason})
 
     def lease_clock_ms(self) -> int:
         row = self._one("lease_clock", {})
@@ -278,6 +320,10 @@ class SqlTx:
             self.notified = True
 
     # pauses
+    def try_lock_name(self, name: str) -> bool:
+        row = self._one("try_lock_name", {"key": lock_key(name)})
+        return bool(row and row[0])
+
     def lock_name(self, name: str, *, exclusive: bool) -> None:
         self._one("lock_name_exclusive" if exclusive else "lock_name_shared", {"key": lock_key(name)})
 
@@ -302,6 +348,55 @@ class SqlTx:
     def delete_run_pauses(self, run_id: str) -> None:
         self._run("delete_run_pauses", {"run_id": run_id})
 
+    # flow control
+    def get_limiter(self, key: str, now: int) -> int | None:
+        row = self._one("get_limiter", {"key": key, "now": now})
+        return int(row[0]) if row else None
+
+    def put_limiter(self, key: str, tat: int, expires_at: int) -> None:
+        self._run("put_limiter", {"key": key, "tat": tat, "expires_at": expires_at})
+
+    def lock_debounce(self, function_id: str, key: str) -> DebounceRecord | None:
+        row = self._one("lock_debounce", {"function_id": function_id, "key": key})
+        return DebounceRecord(*row) if row else None
+
+    def put_debounce(self, debounce: DebounceRecord) -> None:
+        self._run("put_debounce", asdict(debounce))
+
+    def delete_debounce(self, function_id: str, key: str) -> None:
+        self._run("delete_debounce", {"function_id": function_id, "key": key})
+
+    def lock_open_batch(self, function_id: str, key: str) -> BatchRecord | None:
+        row = self._one("lock_open_batch", {"function_id": function_id, "key": key})
+        return BatchRecord(*row) if row else None
+
+    def get_batch(self, batch_id: str) -> BatchRecord | None:
+        row = self._one("get_batch", {"id": batch_id})
+        return BatchRecord(*row) if row else None
+
+    def put_batch(self, batch: BatchRecord) -> None:
+        self._run("put_batch", asdict(batch))
+
+    def add_batch_event(self, batch_id: str, position: int, event_seq: int) -> None:
+        self._run("add_batch_event", {"batch_id": batch_id, "position": position, "event_seq": event_seq})
+
+    def batch_event_seqs(self, batch_id: str) -> list[int]:
+        return [int(row[0]) for row in self._all("batch_event_seqs", {"batch_id": batch_id})]
+
+    def delete_batch(self, batch_id: str) -> None:
+        self._run("delete_batch_events", {"batch_id": batch_id})
+        self._run("delete_batch", {"batch_id": batch_id})
+
+    def get_singleton(self, function_id: str, key: str) -> str | None:
+        row = self._one("get_singleton", {"function_id": function_id, "key": key})
+        return str(row[0]) if row else None
+
+    def put_singleton(self, function_id: str, key: str, run_id: str) -> None:
+        self._run("put_singleton", {"function_id": function_id, "key": key, "run_id": run_id})
+
+    def delete_run_singletons(self, run_id: str) -> None:
+        self._run("delete_run_singletons", {"run_id": run_id})
+
     # retention
     def prune_runs(self, ended_before: int, limit: int) -> int:
         run_ids = [str(row[0]) for row in self._all("ended_runs_before", {"before": ended_before, "limit": limit})]
@@ -315,7 +410,8 @@ class SqlTx:
         return self._run("prune_events", params) + self._run("prune_skips", params)
 
     def prune_idempotency(self, now: int, limit: int) -> int:
-        return self._run("prune_idempotency", {"now": now, "limit": limit})
+        params: dict[str, object] = {"now": now, "limit": limit}
+        return self._run("prune_idempotency", params) + self._run("prune_limiters", params)
 
     # settings
     def get_setting(self, key: str) -> str | None:

@@ -83,10 +83,10 @@ WHERE event_internal_id = %(event_internal_id)s ORDER BY id
 -- insert_run --
 INSERT INTO runs (id, function_id, function_slug, function_version, app_version, event_id, status, reason,
     output, created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan,
-    request_version, pending)
+    request_version, pending, constraints)
 VALUES (%(id)s, %(function_id)s, %(function_slug)s, %(function_version)s, %(app_version)s, %(event_id)s, %(status)s, %(reason)s,
     %(output)s, %(created_at)s, %(started_at)s, %(ended_at)s, %(parent)s, %(cron)s, %(batch_id)s, %(original_run_id)s, %(force_plan)s,
-    %(request_version)s, %(pending)s)
+    %(request_version)s, %(pending)s, %(constraints)s)
 
 -- insert_run_event --
 INSERT INTO run_events (run_id, position, event_seq) VALUES (%(run_id)s, %(position)s, %(event_seq)s)
@@ -95,13 +95,13 @@ INSERT INTO run_events (run_id, position, event_seq) VALUES (%(run_id)s, %(posit
 -- Changes to a run are serialized by its row lock, held until the transaction ends.
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending
+    pending, constraints
 FROM runs WHERE id = %(id)s FOR UPDATE
 
 -- get_run --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending
+    pending, constraints
 FROM runs WHERE id = %(id)s
 
 -- update_run --
@@ -113,7 +113,7 @@ WHERE id = %(id)s
 -- list_runs --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending
+    pending, constraints
 FROM runs
 WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
     AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s::text)
@@ -125,7 +125,7 @@ LIMIT %(limit)s
 -- runs_for_event --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending
+    pending, constraints
 FROM runs WHERE event_id = %(event_id)s ORDER BY id
 
 -- run_event_seqs --
@@ -169,30 +169,12 @@ SELECT run_id, step_id, attempt, error, at FROM attempts WHERE run_id = %(run_id
 
 -- enqueue --
 INSERT INTO queue (id, kind, run_id, function_id, target, payload, run_at, priority, constraints, attempt,
-    attempt_step, generation, lease_owner, lease_expires_at, job_key, created_at)
+    attempt_step, generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1,
+    ckey2, climit2)
 VALUES (%(id)s, %(kind)s, %(run_id)s, %(function_id)s, %(target)s, %(payload)s, %(run_at)s, %(priority)s, %(constraints)s, %(attempt)s,
-    %(attempt_step)s, %(generation)s, %(lease_owner)s, %(lease_expires_at)s, %(job_key)s, %(created_at)s)
+    %(attempt_step)s, %(generation)s, %(lease_owner)s, %(lease_expires_at)s, %(job_key)s, %(created_at)s,
+    %(partition)s, %(score)s, %(ckey1)s, %(climit1)s, %(ckey2)s, %(climit2)s)
 ON CONFLICT (job_key) DO NOTHING
-
--- claim_due --
--- Lease the oldest due items nobody holds; rows another engine is claiming right now are skipped.
-UPDATE queue SET lease_owner = %(owner)s, lease_expires_at = %(lease_until)s, generation = generation + 1
-WHERE id IN (
-    SELECT id FROM queue WHERE lease_owner IS NULL AND run_at <= %(now)s ORDER BY run_at LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-)
-RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
-    generation, lease_owner, lease_expires_at, job_key, created_at
-
--- claim_expired --
--- Lease items whose holder's lease ran out (its process died or hung).
-UPDATE queue SET lease_owner = %(owner)s, lease_expires_at = %(lease_until)s, generation = generation + 1
-WHERE id IN (
-    SELECT id FROM queue WHERE lease_owner IS NOT NULL AND lease_expires_at <= %(lease_now)s LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-)
-RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
-    generation, lease_owner, lease_expires_at, job_key, created_at
 
 -- lease_clock --
 -- Lease times are read from the database's clock: every engine machine reads the same one.
@@ -204,7 +186,8 @@ NOTIFY stepstone_queue
 
 -- get_queue_item --
 SELECT id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
-    generation, lease_owner, lease_expires_at, job_key, created_at
+    generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1, ckey2,
+    climit2
 FROM queue WHERE id = %(id)s
 
 -- holds_lease --
@@ -218,7 +201,7 @@ DELETE FROM queue WHERE id = %(id)s
 DELETE FROM queue WHERE job_key = %(job_key)s
 
 -- reschedule --
-UPDATE queue SET run_at = %(run_at)s, attempt = %(attempt)s, attempt_step = %(attempt_step)s, payload = %(payload)s,
+UPDATE queue SET score = %(run_at)s - (run_at - score), run_at = %(run_at)s, attempt = %(attempt)s, attempt_step = %(attempt_step)s, payload = %(payload)s,
     lease_owner = NULL, lease_expires_at = NULL
 WHERE id = %(id)s
 
@@ -247,6 +230,9 @@ DELETE FROM queue WHERE function_id = %(function_id)s AND kind = %(kind)s
 -- lock_name_shared --
 -- Shared holders do not wait for each other; an exclusive holder waits for them all, and they for it.
 SELECT pg_advisory_xact_lock_shared(%(key)s)
+
+-- try_lock_name --
+SELECT pg_try_advisory_xact_lock(%(key)s)
 
 -- lock_name_exclusive --
 SELECT pg_advisory_xact_lock(%(key)s)
@@ -311,3 +297,118 @@ DELETE FROM skips WHERE event_internal_id IN (
 DELETE FROM idempotency WHERE (scope, key) IN (
     SELECT scope, key FROM idempotency WHERE expires_at < %(now)s LIMIT %(limit)s
 )
+
+-- release_expired --
+-- Items whose holder's lease ran out (a dead or stuck engine) go back to the queue, to be claimed like
+-- any other (a new claim increments the generation, which fences the old holder).
+UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL
+WHERE id IN (
+    SELECT id FROM queue WHERE lease_owner IS NOT NULL AND lease_expires_at <= %(lease_now)s LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+
+-- claim_partition --
+-- Lease the first due items of one partition, in score order (run_at moved by the run's priority).
+UPDATE queue SET lease_owner = %(owner)s, lease_expires_at = %(lease_until)s, generation = generation + 1
+WHERE id IN (
+    SELECT id FROM queue
+    WHERE partition = %(partition)s AND lease_owner IS NULL AND run_at <= %(now)s
+    ORDER BY score, id LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1, ckey2,
+    climit2
+
+-- partition_candidates --
+SELECT id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1, ckey2,
+    climit2
+FROM queue WHERE partition = %(partition)s AND lease_owner IS NULL AND run_at <= %(now)s
+ORDER BY score, id LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+
+-- next_partition --
+-- The next constrained partition (they sort between '' and '~timers') with unleased items: an index seek.
+SELECT partition FROM queue
+WHERE lease_owner IS NULL AND partition > %(after)s AND partition < '~'
+ORDER BY partition LIMIT 1
+
+-- lease_item --
+UPDATE queue SET lease_owner = %(owner)s, lease_expires_at = %(lease_until)s, generation = generation + 1
+WHERE id = %(id)s AND lease_owner IS NULL
+RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1, ckey2,
+    climit2
+
+-- keys_in_use --
+-- Calls in flight that hold a concurrency key (unexpired leases).
+SELECT (SELECT count(*) FROM queue WHERE ckey1 = %(key)s AND lease_owner IS NOT NULL
+            AND lease_expires_at > %(lease_now)s)
+     + (SELECT count(*) FROM queue WHERE ckey2 = %(key)s AND lease_owner IS NOT NULL
+            AND lease_expires_at > %(lease_now)s)
+
+-- reschedule_item --
+UPDATE queue SET score = %(run_at)s - (run_at - score), run_at = %(run_at)s WHERE id = %(id)s
+
+-- reschedule_by_key --
+UPDATE queue SET score = %(run_at)s - (run_at - score), run_at = %(run_at)s WHERE job_key = %(job_key)s
+
+-- set_run_reason --
+UPDATE runs SET reason = %(reason)s WHERE id = %(id)s AND status = 'Queued'
+
+-- get_limiter --
+SELECT tat FROM limiters WHERE key = %(key)s AND expires_at > %(now)s FOR UPDATE
+
+-- put_limiter --
+INSERT INTO limiters (key, tat, expires_at) VALUES (%(key)s, %(tat)s, %(expires_at)s)
+ON CONFLICT (key) DO UPDATE SET tat = excluded.tat, expires_at = excluded.expires_at
+
+-- lock_debounce --
+SELECT function_id, key, event_seq, first_at, due_at FROM debounces
+WHERE function_id = %(function_id)s AND key = %(key)s FOR UPDATE
+
+-- put_debounce --
+INSERT INTO debounces (function_id, key, event_seq, first_at, due_at)
+VALUES (%(function_id)s, %(key)s, %(event_seq)s, %(first_at)s, %(due_at)s)
+ON CONFLICT (function_id, key) DO UPDATE SET event_seq = excluded.event_seq, due_at = excluded.due_at
+
+-- delete_debounce --
+DELETE FROM debounces WHERE function_id = %(function_id)s AND key = %(key)s
+
+-- lock_open_batch --
+SELECT id, function_id, key, first_at, size, bytes FROM batches
+WHERE function_id = %(function_id)s AND key = %(key)s FOR UPDATE
+
+-- get_batch --
+SELECT id, function_id, key, first_at, size, bytes FROM batches WHERE id = %(id)s FOR UPDATE
+
+-- put_batch --
+INSERT INTO batches (id, function_id, key, first_at, size, bytes)
+VALUES (%(id)s, %(function_id)s, %(key)s, %(first_at)s, %(size)s, %(bytes)s)
+ON CONFLICT (id) DO UPDATE SET size = excluded.size, bytes = excluded.bytes
+
+-- add_batch_event --
+INSERT INTO batch_events (batch_id, position, event_seq) VALUES (%(batch_id)s, %(position)s, %(event_seq)s)
+
+-- batch_event_seqs --
+SELECT event_seq FROM batch_events WHERE batch_id = %(batch_id)s ORDER BY position
+
+-- delete_batch_events --
+DELETE FROM batch_events WHERE batch_id = %(batch_id)s
+
+-- delete_batch --
+DELETE FROM batches WHERE id = %(batch_id)s
+
+-- get_singleton --
+SELECT run_id FROM singletons WHERE function_id = %(function_id)s AND key = %(key)s FOR UPDATE
+
+-- put_singleton --
+INSERT INTO singletons (function_id, key, run_id) VALUES (%(function_id)s, %(key)s, %(run_id)s)
+ON CONFLICT (function_id, key) DO UPDATE SET run_id = excluded.run_id
+
+-- delete_run_singletons --
+DELETE FROM singletons WHERE run_id = %(run_id)s
+
+-- prune_limiters --
+DELETE FROM limiters WHERE key IN (SELECT key FROM limiters WHERE expires_at < %(now)s LIMIT %(limit)s)

@@ -83,10 +83,10 @@ WHERE event_internal_id = :event_internal_id ORDER BY rowid
 -- insert_run --
 INSERT INTO runs (id, function_id, function_slug, function_version, app_version, event_id, status, reason,
     output, created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan,
-    request_version, pending)
+    request_version, pending, constraints)
 VALUES (:id, :function_id, :function_slug, :function_version, :app_version, :event_id, :status, :reason,
     :output, :created_at, :started_at, :ended_at, :parent, :cron, :batch_id, :original_run_id, :force_plan,
-    :request_version, :pending)
+    :request_version, :pending, :constraints)
 
 -- insert_run_event --
 INSERT INTO run_events (run_id, position, event_seq) VALUES (:run_id, :position, :event_seq)
@@ -95,13 +95,13 @@ INSERT INTO run_events (run_id, position, event_seq) VALUES (:run_id, :position,
 -- The single writer already serializes transactions.
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending
+    pending, constraints
 FROM runs WHERE id = :id
 
 -- get_run --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending
+    pending, constraints
 FROM runs WHERE id = :id
 
 -- update_run --
@@ -113,7 +113,7 @@ WHERE id = :id
 -- list_runs --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending
+    pending, constraints
 FROM runs
 WHERE (:status IS NULL OR status = :status) AND (:function_slug IS NULL OR function_slug = :function_slug)
     AND (:cursor IS NULL OR (CASE WHEN :newest_first THEN id < :cursor ELSE id > :cursor END))
@@ -123,7 +123,7 @@ LIMIT :limit
 -- runs_for_event --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending
+    pending, constraints
 FROM runs WHERE event_id = :event_id ORDER BY id
 
 -- run_event_seqs --
@@ -166,24 +166,12 @@ SELECT run_id, step_id, attempt, error, at FROM attempts WHERE run_id = :run_id 
 
 -- enqueue --
 INSERT INTO queue (id, kind, run_id, function_id, target, payload, run_at, priority, constraints, attempt,
-    attempt_step, generation, lease_owner, lease_expires_at, job_key, created_at)
+    attempt_step, generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1,
+    ckey2, climit2)
 VALUES (:id, :kind, :run_id, :function_id, :target, :payload, :run_at, :priority, :constraints, :attempt,
-    :attempt_step, :generation, :lease_owner, :lease_expires_at, :job_key, :created_at)
+    :attempt_step, :generation, :lease_owner, :lease_expires_at, :job_key, :created_at,
+    :partition, :score, :ckey1, :climit1, :ckey2, :climit2)
 ON CONFLICT (job_key) DO NOTHING
-
--- claim_due --
--- Lease the oldest due items nobody holds (one writer at a time: no row locks needed).
-UPDATE queue SET lease_owner = :owner, lease_expires_at = :lease_until, generation = generation + 1
-WHERE id IN (SELECT id FROM queue WHERE lease_owner IS NULL AND run_at <= :now ORDER BY run_at LIMIT :limit)
-RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
-    generation, lease_owner, lease_expires_at, job_key, created_at
-
--- claim_expired --
--- Lease items whose holder's lease ran out (its process died or hung).
-UPDATE queue SET lease_owner = :owner, lease_expires_at = :lease_until, generation = generation + 1
-WHERE id IN (SELECT id FROM queue WHERE lease_owner IS NOT NULL AND lease_expires_at <= :lease_now LIMIT :limit)
-RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
-    generation, lease_owner, lease_expires_at, job_key, created_at
 
 -- lease_clock --
 -- Lease times are read from the database's clock (with one SQLite file, the machine's).
@@ -195,7 +183,8 @@ SELECT 1
 
 -- get_queue_item --
 SELECT id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
-    generation, lease_owner, lease_expires_at, job_key, created_at
+    generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1, ckey2,
+    climit2
 FROM queue WHERE id = :id
 
 -- holds_lease --
@@ -208,7 +197,7 @@ DELETE FROM queue WHERE id = :id
 DELETE FROM queue WHERE job_key = :job_key
 
 -- reschedule --
-UPDATE queue SET run_at = :run_at, attempt = :attempt, attempt_step = :attempt_step, payload = :payload,
+UPDATE queue SET score = :run_at - (run_at - score), run_at = :run_at, attempt = :attempt, attempt_step = :attempt_step, payload = :payload,
     lease_owner = NULL, lease_expires_at = NULL
 WHERE id = :id
 
@@ -237,6 +226,9 @@ DELETE FROM queue WHERE function_id = :function_id AND kind = :kind
 -- lock_name_shared --
 -- The single writer already serializes every transaction.
 SELECT :key
+
+-- try_lock_name --
+SELECT 1
 
 -- lock_name_exclusive --
 SELECT :key
@@ -301,3 +293,115 @@ DELETE FROM skips WHERE event_internal_id IN (
 DELETE FROM idempotency WHERE (scope, key) IN (
     SELECT scope, key FROM idempotency WHERE expires_at < :now LIMIT :limit
 )
+
+-- release_expired --
+-- Items whose holder's lease ran out (a dead or stuck engine) go back to the queue, to be claimed like
+-- any other (a new claim increments the generation, which fences the old holder).
+UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL
+WHERE id IN (
+    SELECT id FROM queue WHERE lease_owner IS NOT NULL AND lease_expires_at <= :lease_now LIMIT :limit
+)
+
+-- claim_partition --
+-- Lease the first due items of one partition, in score order (run_at moved by the run's priority).
+UPDATE queue SET lease_owner = :owner, lease_expires_at = :lease_until, generation = generation + 1
+WHERE id IN (
+    SELECT id FROM queue
+    WHERE partition = :partition AND lease_owner IS NULL AND run_at <= :now
+    ORDER BY score, id LIMIT :limit
+)
+RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1, ckey2,
+    climit2
+
+-- partition_candidates --
+SELECT id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1, ckey2,
+    climit2
+FROM queue WHERE partition = :partition AND lease_owner IS NULL AND run_at <= :now
+ORDER BY score, id LIMIT :limit
+
+-- next_partition --
+-- The next constrained partition (they sort between '' and '~timers') with unleased items: an index seek.
+SELECT partition FROM queue
+WHERE lease_owner IS NULL AND partition > :after AND partition < '~'
+ORDER BY partition LIMIT 1
+
+-- lease_item --
+UPDATE queue SET lease_owner = :owner, lease_expires_at = :lease_until, generation = generation + 1
+WHERE id = :id AND lease_owner IS NULL
+RETURNING id, kind, run_at, run_id, function_id, target, payload, priority, constraints, attempt, attempt_step,
+    generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1, ckey2,
+    climit2
+
+-- keys_in_use --
+-- Calls in flight that hold a concurrency key (unexpired leases).
+SELECT (SELECT count(*) FROM queue WHERE ckey1 = :key AND lease_owner IS NOT NULL
+            AND lease_expires_at > :lease_now)
+     + (SELECT count(*) FROM queue WHERE ckey2 = :key AND lease_owner IS NOT NULL
+            AND lease_expires_at > :lease_now)
+
+-- reschedule_item --
+UPDATE queue SET score = :run_at - (run_at - score), run_at = :run_at WHERE id = :id
+
+-- reschedule_by_key --
+UPDATE queue SET score = :run_at - (run_at - score), run_at = :run_at WHERE job_key = :job_key
+
+-- set_run_reason --
+UPDATE runs SET reason = :reason WHERE id = :id AND status = 'Queued'
+
+-- get_limiter --
+SELECT tat FROM limiters WHERE key = :key AND expires_at > :now
+
+-- put_limiter --
+INSERT INTO limiters (key, tat, expires_at) VALUES (:key, :tat, :expires_at)
+ON CONFLICT (key) DO UPDATE SET tat = excluded.tat, expires_at = excluded.expires_at
+
+-- lock_debounce --
+SELECT function_id, key, event_seq, first_at, due_at FROM debounces
+WHERE function_id = :function_id AND key = :key
+
+-- put_debounce --
+INSERT INTO debounces (function_id, key, event_seq, first_at, due_at)
+VALUES (:function_id, :key, :event_seq, :first_at, :due_at)
+ON CONFLICT (function_id, key) DO UPDATE SET event_seq = excluded.event_seq, due_at = excluded.due_at
+
+-- delete_debounce --
+DELETE FROM debounces WHERE function_id = :function_id AND key = :key
+
+-- lock_open_batch --
+SELECT id, function_id, key, first_at, size, bytes FROM batches
+WHERE function_id = :function_id AND key = :key
+
+-- get_batch --
+SELECT id, function_id, key, first_at, size, bytes FROM batches WHERE id = :id
+
+-- put_batch --
+INSERT INTO batches (id, function_id, key, first_at, size, bytes)
+VALUES (:id, :function_id, :key, :first_at, :size, :bytes)
+ON CONFLICT (id) DO UPDATE SET size = excluded.size, bytes = excluded.bytes
+
+-- add_batch_event --
+INSERT INTO batch_events (batch_id, position, event_seq) VALUES (:batch_id, :position, :event_seq)
+
+-- batch_event_seqs --
+SELECT event_seq FROM batch_events WHERE batch_id = :batch_id ORDER BY position
+
+-- delete_batch_events --
+DELETE FROM batch_events WHERE batch_id = :batch_id
+
+-- delete_batch --
+DELETE FROM batches WHERE id = :batch_id
+
+-- get_singleton --
+SELECT run_id FROM singletons WHERE function_id = :function_id AND key = :key
+
+-- put_singleton --
+INSERT INTO singletons (function_id, key, run_id) VALUES (:function_id, :key, :run_id)
+ON CONFLICT (function_id, key) DO UPDATE SET run_id = excluded.run_id
+
+-- delete_run_singletons --
+DELETE FROM singletons WHERE run_id = :run_id
+
+-- prune_limiters --
+DELETE FROM limiters WHERE key IN (SELECT key FROM limiters WHERE expires_at < :now LIMIT :limit)

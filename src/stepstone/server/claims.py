@@ -1,0 +1,97 @@
+"""Claiming queue items under flow control: timers and free calls first, then limited partitions in turn.
+
+Calls of functions with a concurrency limit or a throttle live in partitions (one per function and
+key). A claim visits partitions round robin from where the previous claim stopped, so one key with a
+long backlog never holds back another key's runs (fairness). In a partition it leases the first due
+items while the key has room: a concurrency key counts calls in flight (unexpired leases), so
+sleeping and waiting runs hold no slot; a throttle (GCRA) delays a run's first call, never drops it.
+Engines claiming at once skip a partition another engine is claiming rather than wait for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from stepstone.server import gcra
+from stepstone.server.store.records import QueueItemRecord
+from stepstone.server.work import Work
+
+MAX_PARTITIONS = 64  # partitions visited per claim
+CONCURRENCY = "concurrency limit"
+THROTTLED = "throttled"
+
+
+@dataclass
+class Cursor:
+    """Where the round robin over partitions goes on (each worker keeps its own)."""
+
+    partition: str = ""
+
+
+def claim(work: Work, *, owner: str, limit: int, cursor: Cursor) -> list[QueueItemRecord]:
+    """Lease up to `limit` due items: timers and unconstrained calls, then constrained partitions."""
+    lease_until = work.lease_until()
+    lease_now = lease_until - work.lease_ms
+    claimed = work.tx.claim_queue_items(
+        now=work.now, lease_now=lease_now, lease_until=lease_until, owner=owner, limit=limit
+    )
+    visited, wrapped = 0, cursor.partition == ""
+    while len(claimed) < limit and visited < MAX_PARTITIONS:
+        partition = work.tx.next_partition(cursor.partition)
+        if partition is None:
+            if wrapped:
+                break
+            cursor.partition, wrapped = "", True
+            continue
+        cursor.partition = partition
+        visited += 1
+        if work.tx.try_lock_name(f"partition:{partition}"):
+            claimed += _claim_partition(work, partition, limit - len(claimed), owner, lease_until, lease_now)
+    return claimed
+
+
+def _claim_partition(
+    work: Work, partition: str, room: int, owner: str, lease_until: int, lease_now: int
+) -> list[QueueItemRecord]:
+    taken: list[QueueItemRecord] = []
+    room_for: dict[str, int] = {}
+    for item in work.tx.partition_candidates(partition, now=work.now, limit=room):
+        keys = [
+            (key, limit) for key, limit in ((item.ckey1, item.climit1), (item.ckey2, item.climit2)) if key and limit
+        ]
+        for key, limit in keys:
+            if key not in room_for:  # a key another engine is counting right now counts as full
+                locked = work.tx.try_lock_name(f"concurrency:{key}")
+                room_for[key] = limit - work.tx.keys_in_use(key, lease_now=lease_now) if locked else 0
+        full = [key for key, _ in keys if room_for[key] <= 0]
+        if full:
+            work.tx.set_run_reason(item.run_id or "", CONCURRENCY)
+            if item.ckey1 in full:
+                break  # every item of the partition holds ckey1: the rest wait too, in order
+            continue
+        if not _throttle_admits(work, item):
+            break  # later runs of the key wait behind the first one
+        leased = work.tx.lease_item(item.id, owner=owner, lease_until=lease_until)
+        if leased is not None:
+            taken.append(leased)
+            for key, _ in keys:
+                room_for[key] -= 1
+    return taken
+
+
+def _throttle_admits(work: Work, item: QueueItemRecord) -> bool:
+    """GCRA for a run's first call; a refused call is moved to when it would be admitted."""
+    found = orjson.loads(item.constraints_json or "{}")
+    throttle = found.get("throttle") if isinstance(found, dict) else None
+    if not throttle:
+        return True
+    key, limit, period, burst = throttle["key"], throttle["limit"], throttle["period_ms"], throttle["burst"]
+    decision = gcra.decide(work.tx.get_limiter(key, work.now), now=work.now, period_ms=period, limit=limit, burst=burst)
+    if not decision.allowed:
+        work.tx.reschedule_item(item.id, decision.retry_at)
+        work.tx.set_run_reason(item.run_id or "", THROTTLED)
+        return False
+    work.tx.put_limiter(key, decision.tat, work.now + gcra.expires_after(period, limit, burst))
+    return True

@@ -1,0 +1,165 @@
+"""Flow control at schedule time: which runs an event starts, when, and under what limits.
+
+For each function an event triggers, in Inngest's order (inngest: pkg/execution/executor
+`schedule`, reference §B4.16): batching collects the event; a rate limit (or `idempotency`, which
+replaces it) may drop it; debounce holds it; then the run's keys are evaluated once, from the first
+event — concurrency keys and limits, the throttle key, the priority — and a singleton key may skip
+the run or cancel the one holding it. The queue applies throttle and concurrency when it claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+
+from stepstone.protocol import config as wire
+from stepstone.protocol import durations
+from stepstone.server import expressions, gcra
+from stepstone.server.registry import Registered
+from stepstone.server.store.records import EventRecord, RunRecord, RunStatus, SkipRecord
+from stepstone.server.work import Work
+
+PRIORITY_LIMIT_S = 43_200  # ±12 h, the open-source server's bounds (inngest: consts.PriorityFactorMin/Max)
+DAY_MS = 24 * 3600 * 1000
+
+RATE_LIMITED = "rate limited"
+IDEMPOTENT = "idempotent duplicate: the function's idempotency key was seen within 24 h"
+DEBOUNCED = "debounced"
+BATCHED = "batched"
+SINGLETON = "singleton"
+
+
+@dataclass
+class Constraints:
+    """What the queue needs to know about a run, evaluated once when the run is created."""
+
+    partition: str = ""
+    ckey1: str | None = None
+    climit1: int | None = None
+    ckey2: str | None = None
+    climit2: int | None = None
+    priority_ms: int = 0
+    throttle: dict[str, Any] | None = None  # {key, limit, period_ms, burst}: applied to the run's first call
+
+    def dump(self) -> str:
+        return orjson.dumps({k: v for k, v in asdict(self).items() if v not in (None, 0, "")}).decode()
+
+    @classmethod
+    def load(cls, text: str) -> Constraints:
+        return cls(**orjson.loads(text or "{}"))
+
+
+def millis(text: str) -> int:
+    return int(durations.parse_duration(text).total_seconds() * 1000)
+
+
+def key_of(expression: str | None, payload: dict[str, Any]) -> str | None:
+    """A key expression's value for an event ("" without an expression); None when it is `false`."""
+    if not expression:
+        return ""
+    value = expressions.evaluate_key(expression, payload)
+    if value == "false":
+        return None
+    return value or ""
+
+
+def constraints(fn: Registered, payload: dict[str, Any]) -> Constraints:
+    """The run's keys and limits for its first event."""
+    config = fn.config
+    found = Constraints()
+    keys = []
+    for limit in config.concurrency or []:
+        if limit.limit <= 0:
+            continue
+        value = key_of(limit.key, payload) or ""
+        scope = limit.scope or "fn"
+        keys.append((f"{scope}:{fn.id if scope == 'fn' else ''}:{value}", limit.limit))
+    if keys:
+        found.ckey1, found.climit1 = keys[0]
+    if len(keys) > 1:
+        found.ckey2, found.climit2 = keys[1]
+    if config.throttle is not None:
+        value = key_of(config.throttle.key, payload) or ""
+        found.throttle = {
+            "key": f"throttle:{fn.id}:{value}",
+            "limit": max(config.throttle.limit, 1),
+            "period_ms": millis(config.throttle.period),
+            "burst": config.throttle.burst or 0,
+        }
+    if config.priority is not None and config.priority.run:
+        found.priority_ms = _priority_seconds(config.priority.run, payload) * 1000
+    if found.ckey1 or found.throttle:
+        found.partition = f"{fn.id}/{found.ckey1 or found.throttle['key']}"  # type: ignore[index]
+    return found
+
+
+def _priority_seconds(expression: str, payload: dict[str, Any]) -> int:
+    try:
+        value = expressions.compile_expression(expression).evaluate({"event": payload})
+    except expressions.ExpressionError:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return max(-PRIORITY_LIMIT_S, min(PRIORITY_LIMIT_S, int(value)))
+
+
+def effective_rate_limit(config: wire.FunctionConfig) -> tuple[wire.RateLimitConfig, str] | None:
+    """The rate limit that applies, and the skip reason: `idempotency` replaces `rateLimit` (§B4.14)."""
+    if config.idempotency:
+        return wire.RateLimitConfig(limit=1, period="24h", key=config.idempotency), IDEMPOTENT
+    if config.rate_limit is not None:
+        return config.rate_limit, RATE_LIMITED
+    return None
+
+
+def rate_limited(work: Work, fn: Registered, payload: dict[str, Any]) -> str | None:
+    """The skip reason when the function's rate limit drops this event, else None (and it counts)."""
+    found = effective_rate_limit(fn.config)
+    if found is None:
+        return None
+    limit, reason = found
+    value = key_of(limit.key, payload)
+    if value is None:  # a key that evaluates to false bypasses the limit
+        return None
+    key = f"ratelimit:{fn.id}:{value}"
+    work.tx.lock_name(key, exclusive=True)
+    period = millis(limit.period)
+    burst = limit.limit // 10
+    decision = gcra.decide(
+        work.tx.get_limiter(key, work.now), now=work.now, period_ms=period, limit=limit.limit, burst=burst
+    )
+    if not decision.allowed:
+        return reason
+    work.tx.put_limiter(key, decision.tat, work.now + gcra.expires_after(period, limit.limit, burst))
+    return None
+
+
+def skip(work: Work, fn: Registered, event: EventRecord, reason: str) -> None:
+    work.tx.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, reason, work.now))
+
+
+def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any) -> RunRecord | None:
+    """Create the run (after the singleton check), with its constraints evaluated on the first event."""
+    from stepstone.server import runs
+
+    payload = events[0].payload
+    found = constraints(fn, payload)
+    singleton = fn.config.singleton
+    key = key_of(singleton.key, payload) if singleton is not None else None
+    if singleton is not None and key is not None:
+        work.tx.lock_name(f"singleton:{fn.id}:{key}", exclusive=True)
+        holder = work.tx.get_singleton(fn.id, key)
+        current = work.tx.lock_run(holder) if holder else None
+        if current is not None and not current.status.ended:
+            if singleton.mode == "skip":
+                runs.create_skipped(work, fn, events, reason=f"{SINGLETON}: run {current.id} holds the key")
+                return None
+            runs.finalize(
+                work, current, RunStatus.CANCELLED, output_json=None, reason=f"{SINGLETON}: a newer run took the key"
+            )
+    run = runs.create_run(work, fn, events, constraints=found, **options)
+    if singleton is not None and key is not None:
+        work.tx.put_singleton(fn.id, key, run.id)
+    return run

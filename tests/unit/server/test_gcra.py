@@ -1,0 +1,40 @@
+"""GCRA: `burst + 1` admitted at once, then one per emission interval; refused requests learn when."""
+
+from __future__ import annotations
+
+from stepstone.server import gcra
+
+MINUTE = 60_000
+
+
+def admit(times: list[int], *, period: int, limit: int, burst: int) -> list[bool]:
+    tat: int | None = None
+    admitted = []
+    for now in times:
+        decision = gcra.decide(tat, now=now, period_ms=period, limit=limit, burst=burst)
+        if decision.allowed:
+            tat = decision.tat
+        admitted.append(decision.allowed)
+    return admitted
+
+
+def test_burst_plus_one_at_once_then_the_rate() -> None:
+    assert admit([0] * 5, period=MINUTE, limit=5, burst=1) == [True, True, False, False, False]
+    # one more every period/limit = 12 s
+    assert admit([0, 0, 11_999, 12_000, 24_000], period=MINUTE, limit=5, burst=1) == [True, True, False, True, True]
+
+
+def test_a_refused_request_learns_when_it_would_be_admitted() -> None:
+    first = gcra.decide(None, now=0, period_ms=MINUTE, limit=1, burst=0)
+    refused = gcra.decide(first.tat, now=1000, period_ms=MINUTE, limit=1, burst=0)
+    assert first.allowed and not refused.allowed and refused.retry_at == MINUTE
+    assert gcra.decide(first.tat, now=MINUTE, period_ms=MINUTE, limit=1, burst=0).allowed
+
+
+def test_one_per_day_is_idempotency() -> None:
+    day = 24 * 60 * MINUTE
+    assert admit([0, 1, day - 1, day], period=day, limit=1, burst=0) == [True, False, False, True]
+
+
+def test_a_long_idle_key_starts_fresh() -> None:
+    assert admit([0, 0, 10 * MINUTE, 10 * MINUTE], period=MINUTE, limit=1, burst=1) == [True, True, True, True]
