@@ -159,7 +159,7 @@ class Batch:
     max_size: int
     """Most events in a batch."""
     timeout: Duration | None = None
-    """Run a partial batch this long after its first event; default: the engine's (usually 10 s)."""
+    """Run a partial batch this long after its first event; default 60 s (s, m or h units only)."""
     key: str | None = None
     """A CEL expression; each distinct value gets its own batches. Default: one batch."""
     if_exp: str | None = None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import orjson
 
 from stepstone.protocol import config as wire
-from stepstone.server import crons
+from stepstone.server import crons, flow_rules
 from stepstone.server.registry import ConfigError, check_function, compile_function
 from stepstone.server.store.records import AppRecord, FunctionRecord
 from stepstone.server.work import Work
@@ -95,6 +95,7 @@ def register(work: Work, request: wire.RegisterRequest, digest: str) -> SyncResu
 
 def _store_function(work: Work, app_id: str, app_name: str, config: wire.FunctionConfig) -> None:
     existing = work.tx.get_function(config.id)
+    config = flow_rules.normalize(config)
     config_json = orjson.dumps(config.dump(), option=orjson.OPT_SORT_KEYS).decode()
     version = 1
     if existing is not None:

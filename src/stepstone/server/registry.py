@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import durations, events
-from stepstone.server import backoff, cron, expressions
+from stepstone.server import backoff, cron, expressions, flow_rules
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import FunctionRecord
 
@@ -215,6 +215,7 @@ def _problems(config: wire.FunctionConfig) -> Iterable[str]:
             value = getattr(config.timeouts, field_name)
             if value and (problem := _duration_problem(value)):
                 yield f"timeouts.{field_name}: {problem}"
+    yield from flow_rules.problems(config)
 
 
 def _duration_problem(text: str) -> str | None:
