@@ -7,6 +7,7 @@ The engine runs on SQLite in a temporary directory with a `FakeClock`; tests mov
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -26,12 +27,12 @@ from stepstone.server.settings import EngineSettings
 T = TypeVar("T")
 
 
-def free_socket() -> socket.socket:
+def free_socket(port: int = 0) -> socket.socket:
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only for proto TCP, and without it
     # every answer stalls for a delayed ACK (40 ms).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen(128)
     return sock
 
@@ -80,7 +81,8 @@ class Harness:
         self.clock = FakeClock(start_ms=wall_ms())
         from tests.conftest import open_store
 
-        self.store = open_store(backend or {"kind": "sqlite", "path": tmp_path / "stepstone.db"})
+        self.backend = backend or {"kind": "sqlite", "path": tmp_path / "stepstone.db"}
+        self.store = open_store(self.backend)
         defaults: dict[str, Any] = {"poll_interval": timedelta(milliseconds=50), "lease": timedelta(seconds=5)}
         defaults.update(settings)
         self.settings = EngineSettings(**defaults)
@@ -94,6 +96,22 @@ class Harness:
     async def start(self) -> None:
         await self.served.start()
         await self.engine.start(release_all_leases=True)
+
+    async def restart(self) -> None:
+        """Stop the engine and start a new one on the same database and port: what it knows comes from the store."""
+        from tests.conftest import open_store
+
+        port = self.sock.getsockname()[1]
+        # A call still in flight after a moment is cut off, as a crash would, and runs again after the restart.
+        self.engine.settings = dataclasses.replace(self.settings, drain_timeout=timedelta(milliseconds=200))
+        await self.engine.stop()
+        await self.served.stop()
+        await self.store.close()
+        self.store = open_store(self.backend)
+        self.engine = Engine(self.store, self.settings, engine_clock=self.clock)
+        self.sock = free_socket(port)
+        self.served = Served(create_app(self.engine), self.sock)
+        await self.start()
 
     async def serve_app(self, app: ASGIApp, sock: socket.socket | None = None) -> Served:
         served = Served(app, sock)

@@ -167,6 +167,8 @@ class Batch:
 
     def to_config(self) -> config.BatchConfig:
         timeout = _optional(self.timeout, "timeout")
+        if timeout is not None:  # the engine reads a batch timeout in Go's units: s, m, h (not "1d")
+            timeout = f"{int(durations.parse_duration(timeout).total_seconds())}s"
         return config.BatchConfig.model_validate(
             {"maxSize": self.max_size, "timeout": timeout, "key": self.key, "if": self.if_exp}
         )

@@ -60,8 +60,13 @@ def close(work: Work, fn: Registered, batch: BatchRecord) -> None:
     events = work.tx.get_events_by_seq(work.tx.batch_event_seqs(batch.id))
     work.tx.delete_batch(batch.id)
     work.tx.delete_queue_item_by_key(f"batch:{batch.id}")
-    if events:
-        flow.start(work, fn, events, batch_id=batch.id)
+    if not events:
+        return
+    if reason := flow.rate_limited(work, fn, events[0].payload):  # Inngest checks it when the run is scheduled
+        for event in events:
+            flow.skip(work, fn, event, reason)
+        return
+    flow.start(work, fn, events, batch_id=batch.id)
 
 
 def fire(work: Work, item: QueueItemRecord) -> None:
@@ -69,8 +74,10 @@ def fire(work: Work, item: QueueItemRecord) -> None:
     work.tx.delete_queue_item(item.id)
     batch_id = str(item.payload.get("batch_id", ""))
     fn = work.catalog().get(item.function_id or "")
-    if fn is None:
-        return
     batch = work.tx.get_batch(batch_id)  # locked: `add` holds the same row while it appends
-    if batch is not None:
-        close(work, fn, batch)
+    if batch is None:
+        return
+    if fn is None:  # the function was removed: its batch goes with it
+        work.tx.delete_batch(batch.id)
+        return
+    close(work, fn, batch)

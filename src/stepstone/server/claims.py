@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import orjson
 
 from stepstone.server import gcra
-from stepstone.server.store.records import QueueItemRecord
+from stepstone.server.store.base import Tx
+from stepstone.server.store.records import QueueItemRecord, RunRecord, RunStatus
 from stepstone.server.work import Work
 
 MAX_PARTITIONS = 64  # partitions visited per claim
@@ -58,9 +59,7 @@ def _claim_partition(
     taken: list[QueueItemRecord] = []
     room_for: dict[str, int] = {}
     for item in work.tx.partition_candidates(partition, now=work.now, limit=room):
-        keys = [
-            (key, limit) for key, limit in ((item.ckey1, item.climit1), (item.ckey2, item.climit2)) if key and limit
-        ]
+        keys = _limits(work, item)
         for key, limit in keys:
             if key not in room_for:  # a key another engine is counting right now counts as full
                 locked = work.tx.try_lock_name(f"concurrency:{key}")
@@ -81,17 +80,53 @@ def _claim_partition(
     return taken
 
 
+def _limits(work: Work, item: QueueItemRecord) -> list[tuple[str, int]]:
+    """The call's concurrency keys, with the function's limits as registered now (keys stay as evaluated)."""
+    stored = [item.climit1, item.climit2]
+    fn = work.catalog().get(item.function_id or "")
+    if fn is not None:
+        current = [limit.limit for limit in fn.config.concurrency or [] if limit.limit > 0]
+        stored = [current[0] if current else None, current[1] if len(current) > 1 else None]
+    return [(key, limit) for key, limit in zip((item.ckey1, item.ckey2), stored, strict=True) if key and limit]
+
+
 def _throttle_admits(work: Work, item: QueueItemRecord) -> bool:
     """GCRA for a run's first call; a refused call is moved to when it would be admitted."""
     found = orjson.loads(item.constraints_json or "{}")
     throttle = found.get("throttle") if isinstance(found, dict) else None
     if not throttle:
         return True
-    key, limit, period, burst = throttle["key"], throttle["limit"], throttle["period_ms"], throttle["burst"]
-    decision = gcra.decide(work.tx.get_limiter(key, work.now), now=work.now, period_ms=period, limit=limit, burst=burst)
+    decision = _throttle(throttle, work.tx.get_limiter(throttle["key"], work.now), work.now)
     if not decision.allowed:
         work.tx.reschedule_item(item.id, decision.retry_at)
         work.tx.set_run_reason(item.run_id or "", THROTTLED)
         return False
-    work.tx.put_limiter(key, decision.tat, work.now + gcra.expires_after(period, limit, burst))
+    limit, period, burst = throttle["limit"], throttle["period_ms"], _burst(throttle)
+    work.tx.put_limiter(throttle["key"], decision.tat, work.now + gcra.expires_after(period, limit, burst))
     return True
+
+
+def _burst(throttle: dict[str, int]) -> int:
+    """GCRA's burst for a throttle: `limit + burst` runs may start at once (Inngest's throttle docs)."""
+    return max(throttle["limit"] + throttle["burst"] - 1, 0)
+
+
+def _throttle(throttle: dict[str, int], tat: int | None, now: int) -> gcra.Decision:
+    return gcra.decide(tat, now=now, period_ms=throttle["period_ms"], limit=throttle["limit"], burst=_burst(throttle))
+
+
+def why_queued(tx: Tx, run: RunRecord, *, now: int) -> str | None:
+    """Why a Queued run is waiting, worked out when asked (claims record it only on the first run in line)."""
+    if run.status != RunStatus.QUEUED or run.reason is not None:
+        return run.reason
+    found = orjson.loads(run.constraints_json or "{}")
+    if not isinstance(found, dict):
+        return None
+    throttle = found.get("throttle") if run.started_at is None else None
+    if throttle and not _throttle(throttle, tx.peek_limiter(throttle["key"], now), now).allowed:
+        return THROTTLED
+    lease_now = tx.lease_clock_ms()
+    for key, limit in ((found.get("ckey1"), found.get("climit1")), (found.get("ckey2"), found.get("climit2"))):
+        if key and limit and tx.keys_in_use(key, lease_now=lease_now) >= limit:
+            return CONCURRENCY
+    return None

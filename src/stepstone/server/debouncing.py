@@ -31,6 +31,9 @@ def push(work: Work, fn: Registered, event: EventRecord) -> None:
     if config.timeout:
         due = min(due, first_at + flow.millis(config.timeout))
     work.tx.put_debounce(DebounceRecord(fn.id, key, event.seq, first_at, due))
+    if window is not None:
+        for replaced in work.tx.get_events_by_seq([window.event_seq]):
+            flow.skip(work, fn, replaced, flow.DEBOUNCED)
     if window is None:
         work.enqueue(
             QueueItemRecord(

@@ -167,10 +167,7 @@ class Engine:
             if fn is None:
                 raise RunNotFoundError(f"function {run.function_slug} is no longer registered")
             events = work.tx.get_events_by_seq(work.tx.run_event_seqs(run.id))
-            rerun = flow.start(work, fn, events, original_run_id=run.id)
-            if rerun is None:
-                raise RunEndedError(f"the rerun of {run.id} was skipped: its singleton key is held")
-            return rerun
+            return flow.start(work, fn, events, original_run_id=run.id)  # Skipped if its singleton key is held
 
         run, _ = await self.executor.transact(rerun)
         self.wake()

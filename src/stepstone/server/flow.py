@@ -26,8 +26,7 @@ DAY_MS = 24 * 3600 * 1000
 
 RATE_LIMITED = "rate limited"
 IDEMPOTENT = "idempotent duplicate: the function's idempotency key was seen within 24 h"
-DEBOUNCED = "debounced"
-BATCHED = "batched"
+DEBOUNCED = "debounced: a later event replaced it"
 SINGLETON = "singleton"
 
 
@@ -140,9 +139,12 @@ def skip(work: Work, fn: Registered, event: EventRecord, reason: str) -> None:
     work.tx.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, reason, work.now))
 
 
-def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any) -> RunRecord | None:
-    """Create the run (after the singleton check), with its constraints evaluated on the first event."""
-    from stepstone.server import runs
+def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any) -> RunRecord:
+    """Create the run (after the singleton check), with its constraints evaluated on the first event.
+
+    A run that a held singleton key skips is created Skipped (and an invoke of it fails at once).
+    """
+    from stepstone.server import ingest, runs
 
     payload = events[0].payload
     found = constraints(fn, payload)
@@ -154,8 +156,10 @@ def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any)
         current = work.tx.lock_run(holder) if holder else None
         if current is not None and not current.status.ended:
             if singleton.mode == "skip":
-                runs.create_skipped(work, fn, events, reason=f"{SINGLETON}: run {current.id} holds the key")
-                return None
+                reason = f"{SINGLETON}: run {current.id} holds the key"
+                if options.get("parent"):
+                    ingest.invoke_failed(work, payload, f"invoked function skipped ({reason})")
+                return runs.create_skipped(work, fn, events, reason=reason)
             runs.finalize(
                 work, current, RunStatus.CANCELLED, output_json=None, reason=f"{SINGLETON}: a newer run took the key"
             )

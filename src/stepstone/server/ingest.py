@@ -82,16 +82,14 @@ def route(work: Work, event: EventRecord, *, delay_ms: int = 0) -> None:
             parent = (payload.get("data") or {}).get("_inngest", {}).get("correlation_id")
         if batching.applies(fn, payload):
             batching.add(work, fn, event)
-            flow.skip(work, fn, event, flow.BATCHED)
             continue
         if reason := flow.rate_limited(work, fn, payload):
             flow.skip(work, fn, event, reason)
             if parent:
-                _invoke_failed(work, payload, "invoked function is rate limited")
+                invoke_failed(work, payload, "invoked function is rate limited")
             continue
         if fn.config.debounce is not None:
             debouncing.push(work, fn, event)
-            flow.skip(work, fn, event, flow.DEBOUNCED)
             continue
         if not work.tx.claim_idempotency_key(f"run:{fn.id}", key, now=work.now, expires_at=expires):
             flow.skip(work, fn, event, DUPLICATE)
@@ -101,11 +99,11 @@ def route(work: Work, event: EventRecord, *, delay_ms: int = 0) -> None:
 
 def _invoke_target_missing(work: Work, payload: dict[str, Any]) -> None:
     meta = (payload.get("data") or {}).get("_inngest", {})
-    _invoke_failed(work, payload, f"could not find function with ID: {meta.get('fn_id')}")
+    invoke_failed(work, payload, f"could not find function with ID: {meta.get('fn_id')}")
 
 
-def _invoke_failed(work: Work, payload: dict[str, Any], message: str) -> None:
-    """Answer an invoke at once with an error (the target is missing or rate limited)."""
+def invoke_failed(work: Work, payload: dict[str, Any], message: str) -> None:
+    """Answer an invoke at once with an error (the target is missing, rate limited or skipped)."""
     meta = (payload.get("data") or {}).get("_inngest", {})
     finished = {
         "name": wire_events.FUNCTION_FINISHED,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from stepstone.protocol import events as wire_events
+from stepstone.server.ids import ULIDS
 from stepstone.server.registry import Catalog, Registry
 from stepstone.server.settings import EngineSettings
 from stepstone.server.store.base import Tx
@@ -42,7 +42,7 @@ class Work:
         return self._catalog
 
     def new_id(self) -> str:
-        return wire_events.new_ulid(self.now)
+        return ULIDS.new(self.now)
 
     def lease_until(self) -> int:
         """When a lease taken now ends, on the database's clock (read once per script)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stepstone.server import gcra
+from stepstone.server import claims, gcra
 
 MINUTE = 60_000
 
@@ -38,3 +38,23 @@ def test_one_per_day_is_idempotency() -> None:
 
 def test_a_long_idle_key_starts_fresh() -> None:
     assert admit([0, 0, 10 * MINUTE, 10 * MINUTE], period=MINUTE, limit=1, burst=1) == [True, True, True, True]
+
+
+def test_a_throttle_starts_limit_plus_burst_at_once_then_one_per_period_over_limit() -> None:
+    # Inngest's throttle docs: {limit 2, period 6s, burst 1} starts three runs at once, then one every 3 s.
+    throttle = {"key": "k", "limit": 2, "period_ms": 6_000, "burst": 1}
+    tat = None
+    for _ in range(3):
+        decision = claims._throttle(throttle, tat, 0)
+        assert decision.allowed
+        tat = decision.tat
+    refused = claims._throttle(throttle, tat, 0)
+    assert not refused.allowed and refused.retry_at == 3_000
+    assert claims._throttle(throttle, tat, 3_000).allowed
+
+
+def test_a_throttle_without_burst_starts_limit_at_once() -> None:
+    throttle = {"key": "k", "limit": 1, "period_ms": 60_000, "burst": 0}
+    first = claims._throttle(throttle, None, 0)
+    assert first.allowed
+    assert claims._throttle(throttle, first.tat, 59_999).retry_at == 60_000

@@ -18,6 +18,7 @@ from stepstone.protocol import events as wire_events
 from stepstone.protocol import headers as h
 from stepstone.server.api.common import JSONAnswer, engine_of, error
 from stepstone.server.clock import wall_ms
+from stepstone.server.ids import ULIDS
 
 router = APIRouter(tags=["events"])
 
@@ -50,7 +51,7 @@ def run_delay(raw: dict[str, Any], ts: int, wall: int) -> int:
 def _ids(count: int, seed_header: str | None, now_ms: int) -> list[str]:
     seed = wire_events.parse_seed(seed_header) if seed_header else None
     if seed is None:
-        return [wire_events.new_ulid(now_ms) for _ in range(count)]
+        return [ULIDS.new(now_ms) for _ in range(count)]
     millis, entropy = seed
     return [wire_events.seeded_event_id(millis, entropy, index + 1) for index in range(count)]
 

@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from stepstone.server import claims
 from stepstone.server.api import views
 from stepstone.server.api.common import JSONAnswer, engine_of, error, require_signing_key
 from stepstone.server.engine import RunEndedError, RunNotFoundError
 from stepstone.server.store.base import Tx
-from stepstone.server.store.records import RunQuery, RunStatus
+from stepstone.server.store.records import RunQuery, RunRecord, RunStatus
 
 router = APIRouter(prefix="/v1", tags=["rest"], dependencies=[Depends(require_signing_key)])
 
@@ -41,14 +42,20 @@ async def get_event(event_id: str, request: Request) -> Response:
     return JSONAnswer({"data": views.event(record)})
 
 
-@router.get("/events/{event_id}/runs", summary="The runs an event started, and the functions it skipped")
+@router.get(
+    "/events/{event_id}/runs",
+    summary="The runs an event started, the functions that skipped it, and those holding it (debounce, batch)",
+)
 async def event_runs(event_id: str, request: Request) -> Response:
+    now = engine_of(request).clock.now_ms()
+
     def read(tx: Tx) -> dict[str, Any] | None:
         if tx.get_event(event_id) is None:
             return None
         return {
-            "data": [views.run(run) for run in tx.runs_for_event(event_id)],
+            "data": [views.run(explained(tx, run, now)) for run in tx.runs_for_event(event_id)],
             "skipped": [views.skip(skip) for skip in tx.list_skips(event_id)],
+            "waiting": [views.hold(*hold) for hold in tx.event_holds(event_id)],
         }
 
     answer = await engine_of(request).store.read(read)
@@ -66,17 +73,31 @@ async def list_runs(
     limit: int = Query(default=50, ge=1, le=_MAX_LIMIT),
 ) -> Response:
     query = RunQuery(status=status, function_slug=function_id, cursor=cursor or None, limit=limit)
-    records = await engine_of(request).store.read(lambda tx: tx.list_runs(query))
+    now = engine_of(request).clock.now_ms()
+
+    def read(tx: Tx) -> list[RunRecord]:
+        return [explained(tx, record, now) for record in tx.list_runs(query)]
+
+    records = await engine_of(request).store.read(read)
     next_cursor = records[-1].id if len(records) == limit else None
     return JSONAnswer({"data": [views.run(record) for record in records], "cursor": next_cursor})
 
 
+def explained(tx: Tx, run: RunRecord, now: int) -> RunRecord:
+    """The run with why it is queued, if it waits for a flow-control limit."""
+    run.reason = claims.why_queued(tx, run, now=now)
+    return run
+
+
 @router.get("/runs/{run_id}", summary="One run with its events, steps and failed attempts")
 async def get_run(run_id: str, request: Request) -> Response:
+    now = engine_of(request).clock.now_ms()
+
     def read(tx: Tx) -> dict[str, Any] | None:
         run = tx.get_run(run_id)
         if run is None:
             return None
+        explained(tx, run, now)
         events = tx.get_events_by_seq(tx.run_event_seqs(run_id))
         return views.run(run, events=events, steps=tx.list_steps(run_id), attempts=tx.list_attempts(run_id))
 

@@ -119,6 +119,11 @@ def skip(record: SkipRecord) -> dict[str, Any]:
     return {"function_id": record.function_slug, "reason": record.reason, "at": iso(record.at)}
 
 
+def hold(function_slug: str, reason: str, until: int | None) -> dict[str, Any]:
+    """A function holding an event before starting a run: debounced or batched, until when at the latest."""
+    return {"function_id": function_slug, "reason": reason, "until": iso(until)}
+
+
 def app(record: AppRecord, functions: list[FunctionRecord]) -> dict[str, Any]:
     return {
         "id": record.id,

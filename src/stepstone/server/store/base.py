@@ -273,8 +273,14 @@ class FlowTx(Protocol):
     def get_limiter(self, key: str, now: int) -> int | None:
         """A throttle or rate limit's stored state (its TAT), unless expired; locked for the transaction."""
 
+    def peek_limiter(self, key: str, now: int) -> int | None:
+        """`get_limiter` without the lock, for reading."""
+
     def put_limiter(self, key: str, tat: int, expires_at: int) -> None:
         """Store a limiter's state until `expires_at`."""
+
+    def event_holds(self, event_internal_id: str) -> list[tuple[str, str, int | None]]:
+        """Functions holding this event before a run: (function slug, "debounced" | "batched", due at)."""
 
     def lock_debounce(self, function_id: str, key: str) -> DebounceRecord | None:
         """A function's debounce window for `key`, locked for the transaction."""

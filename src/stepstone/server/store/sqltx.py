@@ -353,6 +353,10 @@ class SqlTx:
         row = self._one("get_limiter", {"key": key, "now": now})
         return int(row[0]) if row else None
 
+    def peek_limiter(self, key: str, now: int) -> int | None:
+        row = self._one("peek_limiter", {"key": key, "now": now})
+        return int(row[0]) if row else None
+
     def put_limiter(self, key: str, tat: int, expires_at: int) -> None:
         self._run("put_limiter", {"key": key, "tat": tat, "expires_at": expires_at})
 
@@ -386,6 +390,10 @@ class SqlTx:
     def delete_batch(self, batch_id: str) -> None:
         self._run("delete_batch_events", {"batch_id": batch_id})
         self._run("delete_batch", {"batch_id": batch_id})
+
+    def event_holds(self, event_internal_id: str) -> list[tuple[str, str, int | None]]:
+        rows = self._all("event_holds", {"event_internal_id": event_internal_id})
+        return [(str(slug), str(reason), None if until is None else int(until)) for slug, reason, until in rows]
 
     def get_singleton(self, function_id: str, key: str) -> str | None:
         row = self._one("get_singleton", {"function_id": function_id, "key": key})

@@ -121,10 +121,16 @@ ORDER BY CASE WHEN :newest_first THEN id END DESC, id ASC
 LIMIT :limit
 
 -- runs_for_event --
+-- The runs an event started, batches it was part of included.
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
     pending, constraints
-FROM runs WHERE event_id = :event_id ORDER BY id
+FROM runs WHERE id IN (
+    SELECT id FROM runs WHERE event_id = :event_id
+    UNION
+    SELECT run_events.run_id FROM run_events JOIN events ON events.seq = run_events.event_seq
+    WHERE events.internal_id = :event_id
+) ORDER BY id
 
 -- run_event_seqs --
 SELECT event_seq FROM run_events WHERE run_id = :run_id ORDER BY position
@@ -405,3 +411,14 @@ DELETE FROM singletons WHERE run_id = :run_id
 
 -- prune_limiters --
 DELETE FROM limiters WHERE key IN (SELECT key FROM limiters WHERE expires_at < :now LIMIT :limit)
+
+-- event_holds --
+SELECT f.slug, 'debounced', d.due_at FROM debounces d JOIN events e ON e.seq = d.event_seq
+JOIN functions f ON f.id = d.function_id WHERE e.internal_id = :event_internal_id
+UNION ALL
+SELECT f.slug, 'batched', q.run_at FROM batch_events be JOIN events e ON e.seq = be.event_seq
+JOIN batches b ON b.id = be.batch_id JOIN functions f ON f.id = b.function_id
+LEFT JOIN queue q ON q.job_key = 'batch:' || b.id WHERE e.internal_id = :event_internal_id
+
+-- peek_limiter --
+SELECT tat FROM limiters WHERE key = :key AND expires_at > :now
