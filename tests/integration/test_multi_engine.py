@@ -19,6 +19,7 @@ from stepstone.server.engine import Engine
 from stepstone.server.settings import EngineSettings
 from stepstone.server.store.postgres.store import PostgresStore
 from tests.harness import Served, eventually, free_socket
+from tests.integration.flow_app import Probe
 
 
 class Cluster:
@@ -40,7 +41,7 @@ class Cluster:
         assert await self.engines[0].syncer.ping(f"{self.app.url}/api/inngest") is None
 
     async def runs(self, function_id: str) -> list[dict[str, Any]]:
-        answer = await self.http[0].get("/v1/runs", params={"function_id": function_id})
+        answer = await self.http[0].get("/v1/runs", params={"function_id": function_id, "limit": 500})
         runs: list[dict[str, Any]] = answer.json()["data"]
         return runs
 
@@ -57,6 +58,9 @@ class Cluster:
             await store.close()
 
 
+PROBE = Probe()
+
+
 def build_app(engine_url: str) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
     client = stepstone.Stepstone(app_id="multi", is_dev=True, base_url=engine_url, environ={})
 
@@ -68,6 +72,17 @@ def build_app(engine_url: str) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
     async def once(ctx: stepstone.Context) -> Any:
         return await ctx.step.run("work", lambda: ctx.event.data)
 
+    @client.create_function(
+        fn_id="limited",
+        trigger=stepstone.TriggerEvent(event="multi/limited"),
+        concurrency=[stepstone.Concurrency(limit=3, key="event.data.tenant")],
+    )
+    async def limited(ctx: stepstone.Context) -> Any:
+        tenant = str(ctx.event.data["tenant"])
+        first = await ctx.step.run("one", PROBE.body, tenant, f"{ctx.event.id}/one")
+        await ctx.step.run("two", PROBE.body, tenant, f"{ctx.event.id}/two")
+        return first
+
     @client.create_function(fn_id="wait", trigger=stepstone.TriggerEvent(event="multi/wait"))
     async def wait(ctx: stepstone.Context) -> Any:
         got = await ctx.step.wait_for_event(
@@ -76,7 +91,7 @@ def build_app(engine_url: str) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
         return None if got is None else got.data
 
     app = fastapi.FastAPI()
-    stepstone.fastapi.serve(app, client, [tick, once, wait])
+    stepstone.fastapi.serve(app, client, [tick, once, limited, wait])
     return app, client
 
 
@@ -148,3 +163,17 @@ async def test_first_syncs_of_one_app_at_three_engines_at_once_all_succeed(clust
     answers = await asyncio.gather(*(client.post("/fn/register", json=body) for client in cluster.http * 3))
     assert [answer.status_code for answer in answers] == [200] * 9, [a.text for a in answers]
     assert sum(answer.json()["modified"] for answer in answers) == 1
+
+
+async def test_a_concurrency_limit_holds_across_three_engines(cluster: Cluster) -> None:
+    PROBE.most.clear()
+    events = [{"name": "multi/limited", "data": {"tenant": f"t{n % 2}"}} for n in range(60)]
+    answers = await asyncio.gather(*(cluster.http[n % 3].post("/e/k", json=events[n::3]) for n in range(3)))
+    assert all(answer.status_code == 200 for answer in answers)
+
+    async def completed() -> bool:
+        runs = await cluster.runs("multi-limited")
+        return len(runs) == 60 and all(run["status"] == "Completed" for run in runs)
+
+    await eventually(completed, timeout=60)
+    assert PROBE.most["t0"] <= 3 and PROBE.most["t1"] <= 3  # the app saw no more than the limit at once
