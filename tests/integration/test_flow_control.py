@@ -320,7 +320,7 @@ async def _async(value: bool) -> bool:
 
 async def test_a_changed_concurrency_limit_applies_to_runs_already_queued(setup) -> None:
     harness, probe = setup
-    gate = probe.gate("one/before")
+    gates = [probe.gate("one/before"), probe.gate("two/before")]
     first = await harness.send("flow/nap", {"label": "one"})
     await eventually(lambda: _async("one/before" in probe.began))
     second = await harness.send("flow/nap", {"label": "two"})
@@ -329,12 +329,15 @@ async def test_a_changed_concurrency_limit_applies_to_runs_already_queued(setup)
     served = await harness.serve_app(app, free_socket())
     await harness.sync(f"{served.url}/api/inngest")
     await eventually(lambda: _async("two/before" in probe.began))  # the new limit (2) lets it start
-    gate.set()
-    for event_id in (first, second):
+    third = await harness.send("flow/nap", {"label": "three"})
+    await queued_because(harness, third, "concurrency limit")  # two in flight: the new limit is full
+    for gate in gates:
+        gate.set()
+    for event_id in (first, second, third):
         await eventually(lambda event_id=event_id: sleeping(harness, event_id))
     await harness.advance(timedelta(hours=1, seconds=1))
-    await harness.wait_run(first)
-    await harness.wait_run(second)
+    for event_id in (first, second, third):
+        await harness.wait_run(event_id)
     await client.aclose()
 
 
@@ -378,6 +381,7 @@ async def test_an_invoke_skipped_by_a_singleton_fails_at_once_and_a_rerun_is_ski
     assert response.status_code == 200, response.text
     rerun = response.json()["data"]
     assert rerun["status"] == "Skipped" and rerun["reason"].startswith("singleton")
+    assert rerun["original_run_id"] == held["run_id"]
 
 
 async def _async_len(read: Any, count: int) -> bool:

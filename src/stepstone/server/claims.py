@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from stepstone.protocol.config import FunctionConfig
 from stepstone.server import gcra
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import QueueItemRecord, RunRecord, RunStatus
@@ -82,12 +83,19 @@ def _claim_partition(
 
 def _limits(work: Work, item: QueueItemRecord) -> list[tuple[str, int]]:
     """The call's concurrency keys, with the function's limits as registered now (keys stay as evaluated)."""
-    stored = [item.climit1, item.climit2]
     fn = work.catalog().get(item.function_id or "")
-    if fn is not None:
-        current = [limit.limit for limit in fn.config.concurrency or [] if limit.limit > 0]
-        stored = [current[0] if current else None, current[1] if len(current) > 1 else None]
-    return [(key, limit) for key, limit in zip((item.ckey1, item.ckey2), stored, strict=True) if key and limit]
+    return current_limits(fn.config if fn else None, (item.ckey1, item.climit1), (item.ckey2, item.climit2))
+
+
+def current_limits(
+    config: FunctionConfig | None, first: tuple[str | None, int | None], second: tuple[str | None, int | None]
+) -> list[tuple[str, int]]:
+    """Stored (key, limit) pairs with the limits of `config` (the function as registered now), if known."""
+    limits = [first[1], second[1]]
+    if config is not None:
+        current = [limit.limit for limit in config.concurrency or [] if limit.limit > 0]
+        limits = [current[0] if current else None, current[1] if len(current) > 1 else None]
+    return [(key, limit) for key, limit in zip((first[0], second[0]), limits, strict=True) if key and limit]
 
 
 def _throttle_admits(work: Work, item: QueueItemRecord) -> bool:
@@ -115,7 +123,7 @@ def _throttle(throttle: dict[str, int], tat: int | None, now: int) -> gcra.Decis
     return gcra.decide(tat, now=now, period_ms=throttle["period_ms"], limit=throttle["limit"], burst=_burst(throttle))
 
 
-def why_queued(tx: Tx, run: RunRecord, *, now: int) -> str | None:
+def why_queued(tx: Tx, run: RunRecord, *, now: int, config: FunctionConfig | None) -> str | None:
     """Why a Queued run is waiting, worked out when asked (claims record it only on the first run in line)."""
     if run.status != RunStatus.QUEUED or run.reason is not None:
         return run.reason
@@ -126,7 +134,10 @@ def why_queued(tx: Tx, run: RunRecord, *, now: int) -> str | None:
     if throttle and not _throttle(throttle, tx.peek_limiter(throttle["key"], now), now).allowed:
         return THROTTLED
     lease_now = tx.lease_clock_ms()
-    for key, limit in ((found.get("ckey1"), found.get("climit1")), (found.get("ckey2"), found.get("climit2"))):
-        if key and limit and tx.keys_in_use(key, lease_now=lease_now) >= limit:
+    pairs = current_limits(
+        config, (found.get("ckey1"), found.get("climit1")), (found.get("ckey2"), found.get("climit2"))
+    )
+    for key, limit in pairs:
+        if tx.keys_in_use(key, lease_now=lease_now) >= limit:
             return CONCURRENCY
     return None

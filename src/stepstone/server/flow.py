@@ -159,7 +159,9 @@ def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any)
                 reason = f"{SINGLETON}: run {current.id} holds the key"
                 if options.get("parent"):
                     ingest.invoke_failed(work, payload, f"invoked function skipped ({reason})")
-                return runs.create_skipped(work, fn, events, reason=reason)
+                return runs.create_skipped(
+                    work, fn, events, reason=reason, original_run_id=options.get("original_run_id")
+                )
             runs.finalize(
                 work, current, RunStatus.CANCELLED, output_json=None, reason=f"{SINGLETON}: a newer run took the key"
             )

@@ -143,7 +143,9 @@ def enqueue_call(work: Work, run: RunRecord, target: str = "", *, at: int | None
     )
 
 
-def create_skipped(work: Work, fn: Registered, events: list[EventRecord], *, reason: str) -> RunRecord:
+def create_skipped(
+    work: Work, fn: Registered, events: list[EventRecord], *, reason: str, original_run_id: str | None = None
+) -> RunRecord:
     """Record a run that will not execute (a singleton key was held): status Skipped, with why."""
     run = RunRecord(
         id=work.new_id(),
@@ -156,6 +158,7 @@ def create_skipped(work: Work, fn: Registered, events: list[EventRecord], *, rea
         created_at=work.now,
         ended_at=work.now,
         reason=reason,
+        original_run_id=original_run_id,
     )
     work.tx.insert_run(run, [event.seq for event in events])
     return run

@@ -53,7 +53,7 @@ async def event_runs(event_id: str, request: Request) -> Response:
         if tx.get_event(event_id) is None:
             return None
         return {
-            "data": [views.run(explained(tx, run, now)) for run in tx.runs_for_event(event_id)],
+            "data": [views.run(explained(tx, run, now, request)) for run in tx.runs_for_event(event_id)],
             "skipped": [views.skip(skip) for skip in tx.list_skips(event_id)],
             "waiting": [views.hold(*hold) for hold in tx.event_holds(event_id)],
         }
@@ -76,16 +76,18 @@ async def list_runs(
     now = engine_of(request).clock.now_ms()
 
     def read(tx: Tx) -> list[RunRecord]:
-        return [explained(tx, record, now) for record in tx.list_runs(query)]
+        return [explained(tx, record, now, request) for record in tx.list_runs(query)]
 
     records = await engine_of(request).store.read(read)
     next_cursor = records[-1].id if len(records) == limit else None
     return JSONAnswer({"data": [views.run(record) for record in records], "cursor": next_cursor})
 
 
-def explained(tx: Tx, run: RunRecord, now: int) -> RunRecord:
+def explained(tx: Tx, run: RunRecord, now: int, request: Request) -> RunRecord:
     """The run with why it is queued, if it waits for a flow-control limit."""
-    run.reason = claims.why_queued(tx, run, now=now)
+    if run.status == RunStatus.QUEUED and run.reason is None:
+        fn = engine_of(request).registry.catalog(tx).get(run.function_id)
+        run.reason = claims.why_queued(tx, run, now=now, config=fn.config if fn else None)
     return run
 
 
@@ -97,7 +99,7 @@ async def get_run(run_id: str, request: Request) -> Response:
         run = tx.get_run(run_id)
         if run is None:
             return None
-        explained(tx, run, now)
+        explained(tx, run, now, request)
         events = tx.get_events_by_seq(tx.run_event_seqs(run_id))
         return views.run(run, events=events, steps=tx.list_steps(run_id), attempts=tx.list_attempts(run_id))
 
