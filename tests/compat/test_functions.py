@@ -401,6 +401,14 @@ def test_batching_and_concurrency_are_registered(stack: Stack) -> None:
     assert (limit["limit"], limit["key"]) == (2, "event.data.user")
 
 
+@compat("Flow", "a full batch of 5 events starts one run that receives all 5")
+def test_a_full_batch_starts_one_run(stack: Stack, token: str) -> None:
+    ids = stack.app.send(*({"name": "compat/batched", "data": {"token": token, "n": n}} for n in range(5)))
+    run = stack.engine.wait_run(ids[0])
+    assert run["output"] == {"events": 5}
+    assert [event["data"]["n"] for event in run["events"]] == [0, 1, 2, 3, 4]
+
+
 @compat("Steps", "a step and a `wait_for_event` in one parallel group")
 def test_a_step_and_a_wait_in_parallel(stack: Stack, token: str) -> None:
     event_id = stack.send("compat/parallel-wait", token=token)
