@@ -372,6 +372,24 @@ async def limited(ctx: inngest.Context) -> Any:
     return {"user": ctx.event.data.get("user")}
 
 
+@client.create_function(
+    fn_id="rate-limited",
+    trigger=inngest.TriggerEvent(event="compat/rate-limited"),
+    rate_limit=inngest.RateLimit(limit=1, period=datetime.timedelta(hours=1), key="event.data.token"),
+)
+async def rate_limited(ctx: inngest.Context) -> Any:
+    return {"token": ctx.event.data.get("token")}
+
+
+@client.create_function(
+    fn_id="debounced",
+    trigger=inngest.TriggerEvent(event="compat/debounced"),
+    debounce=inngest.Debounce(period=datetime.timedelta(minutes=5), key="event.data.token"),
+)
+async def debounced(ctx: inngest.Context) -> Any:
+    return {"n": ctx.event.data.get("n")}
+
+
 FUNCTIONS = [
     multi_step,
     sleeper,
@@ -405,6 +423,8 @@ FUNCTIONS = [
     gateway,
     batched,
     limited,
+    rate_limited,
+    debounced,
 ]
 _SERVED = os.environ.get("COMPAT_FUNCTIONS")
 

@@ -409,6 +409,23 @@ def test_a_full_batch_starts_one_run(stack: Stack, token: str) -> None:
     assert [event["data"]["n"] for event in run["events"]] == [0, 1, 2, 3, 4]
 
 
+@compat("Flow", "`rateLimit`: a second event within the period starts no run, and the skip says why")
+def test_rate_limit(stack: Stack, token: str) -> None:
+    first = stack.send("compat/rate-limited", token=token)
+    second = stack.send("compat/rate-limited", token=token)
+    assert stack.engine.wait_run(first)["output"] == {"token": token}
+    answer = stack.engine.get(f"/v1/events/{second}/runs")
+    assert answer["data"] == [] and [skip["reason"] for skip in answer["skipped"]] == ["rate limited"]
+
+
+@compat("Flow", "`debounce`: a burst of events starts one run, with the last event")
+def test_debounce(stack: Stack, token: str) -> None:
+    ids = [stack.send("compat/debounced", token=token, n=n) for n in range(3)]
+    stack.engine.advance("6m")
+    assert stack.engine.wait_run(ids[2])["output"] == {"n": 2}
+    assert stack.engine.runs_of_event(ids[0]) == [] and stack.engine.runs_of_event(ids[1]) == []
+
+
 @compat("Steps", "a step and a `wait_for_event` in one parallel group")
 def test_a_step_and_a_wait_in_parallel(stack: Stack, token: str) -> None:
     event_id = stack.send("compat/parallel-wait", token=token)

@@ -347,6 +347,20 @@ const limited = inngest.createFunction(
   async ({ event }) => ({ user: event.data.user }),
 );
 
+const rateLimited = inngest.createFunction(
+  {
+    id: "rate-limited",
+    triggers: [{ event: "compat/rate-limited" }],
+    rateLimit: { limit: 1, period: "1h", key: "event.data.token" },
+  },
+  async ({ event }) => ({ token: event.data.token }),
+);
+
+const debounced = inngest.createFunction(
+  { id: "debounced", triggers: [{ event: "compat/debounced" }], debounce: { period: "5m", key: "event.data.token" } },
+  async ({ event }) => ({ n: event.data.n }),
+);
+
 const functions = [
   multiStep,
   sleeper,
@@ -380,6 +394,8 @@ const functions = [
   gateway,
   batched,
   limited,
+  rateLimited,
+  debounced,
 ];
 const served = env.COMPAT_FUNCTIONS ? env.COMPAT_FUNCTIONS.split(",") : null;
 const handler = serve({
