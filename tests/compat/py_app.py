@@ -390,6 +390,24 @@ async def debounced(ctx: inngest.Context) -> Any:
     return {"n": ctx.event.data.get("n")}
 
 
+@client.create_function(
+    fn_id="throttled",
+    trigger=inngest.TriggerEvent(event="compat/throttled"),
+    throttle=inngest.Throttle(limit=1, period=datetime.timedelta(minutes=1), key="event.data.token", burst=0),
+)
+async def throttled(ctx: inngest.Context) -> Any:
+    return {"n": ctx.event.data.get("n")}
+
+
+@client.create_function(
+    fn_id="idempotent",
+    trigger=inngest.TriggerEvent(event="compat/idempotent"),
+    idempotency="event.data.token",
+)
+async def idempotent(ctx: inngest.Context) -> Any:
+    return {"n": ctx.event.data.get("n")}
+
+
 FUNCTIONS = [
     multi_step,
     sleeper,
@@ -425,6 +443,8 @@ FUNCTIONS = [
     limited,
     rate_limited,
     debounced,
+    throttled,
+    idempotent,
 ]
 _SERVED = os.environ.get("COMPAT_FUNCTIONS")
 

@@ -426,6 +426,29 @@ def test_debounce(stack: Stack, token: str) -> None:
     assert stack.engine.runs_of_event(ids[0]) == [] and stack.engine.runs_of_event(ids[1]) == []
 
 
+@compat("Flow", "`throttle`: a run over the limit waits (reason `throttled`) and starts in the next period")
+def test_throttle(stack: Stack, token: str) -> None:
+    first = stack.send("compat/throttled", token=token, n=1)
+    second = stack.send("compat/throttled", token=token, n=2)
+    assert stack.engine.wait_run(first)["output"] == {"n": 1}
+    waiting = wait_until(
+        lambda: [run for run in stack.engine.runs_of_event(second) if run["reason"] == "throttled"],
+        what="the second run waits for the throttle",
+    )
+    assert waiting[0]["status"] == "Queued"
+    stack.engine.advance("1m")
+    assert stack.engine.wait_run(second)["output"] == {"n": 2}
+
+
+@compat("Flow", "`idempotency`: a second event with the same key starts no run")
+def test_idempotency(stack: Stack, token: str) -> None:
+    first = stack.send("compat/idempotent", token=token, n=1)
+    second = stack.send("compat/idempotent", token=token, n=2)
+    assert stack.engine.wait_run(first)["output"] == {"n": 1}
+    answer = stack.engine.get(f"/v1/events/{second}/runs")
+    assert answer["data"] == [] and answer["skipped"][0]["reason"].startswith("idempotent duplicate")
+
+
 @compat("Steps", "a step and a `wait_for_event` in one parallel group")
 def test_a_step_and_a_wait_in_parallel(stack: Stack, token: str) -> None:
     event_id = stack.send("compat/parallel-wait", token=token)

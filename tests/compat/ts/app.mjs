@@ -361,6 +361,16 @@ const debounced = inngest.createFunction(
   async ({ event }) => ({ n: event.data.n }),
 );
 
+const throttled = inngest.createFunction(
+  { id: "throttled", triggers: [{ event: "compat/throttled" }], throttle: { limit: 1, period: "1m", key: "event.data.token" } },
+  async ({ event }) => ({ n: event.data.n }),
+);
+
+const idempotent = inngest.createFunction(
+  { id: "idempotent", triggers: [{ event: "compat/idempotent" }], idempotency: "event.data.token" },
+  async ({ event }) => ({ n: event.data.n }),
+);
+
 const functions = [
   multiStep,
   sleeper,
@@ -396,6 +406,8 @@ const functions = [
   limited,
   rateLimited,
   debounced,
+  throttled,
+  idempotent,
 ];
 const served = env.COMPAT_FUNCTIONS ? env.COMPAT_FUNCTIONS.split(",") : null;
 const handler = serve({
