@@ -408,6 +408,21 @@ async def idempotent(ctx: inngest.Context) -> Any:
     return {"n": ctx.event.data.get("n")}
 
 
+@client.create_function(
+    fn_id="single",
+    trigger=inngest.TriggerEvent(event="compat/single"),
+    singleton=inngest.Singleton(key="event.data.token", mode="skip"),
+)
+async def single(ctx: inngest.Context) -> Any:
+    got = await ctx.step.wait_for_event(
+        "release",
+        event="compat/release",
+        if_exp="async.data.token == event.data.token",
+        timeout=datetime.timedelta(hours=1),
+    )
+    return {"n": ctx.event.data.get("n"), "released": got is not None}
+
+
 FUNCTIONS = [
     multi_step,
     sleeper,
@@ -445,6 +460,7 @@ FUNCTIONS = [
     debounced,
     throttled,
     idempotent,
+    single,
 ]
 _SERVED = os.environ.get("COMPAT_FUNCTIONS")
 

@@ -34,7 +34,7 @@ WAIT_S = 20.0
 # engine that sends `ctx.fn_id`) and without (`checkpointing: false`, the classic protocol).
 PYTHON, TYPESCRIPT, TYPESCRIPT_CLASSIC = "python", "typescript", "typescript-classic"
 APP_IDS = {PYTHON: "compat-py", TYPESCRIPT: "compat-ts", TYPESCRIPT_CLASSIC: "compat-ts-classic"}
-FUNCTION_COUNT = 37  # 36 functions and one failure handler (`doomed-failure`)
+FUNCTION_COUNT = 38  # 37 functions and one failure handler (`doomed-failure`)
 
 
 def wait_until(check: Callable[[], Any], *, what: str, timeout: float = WAIT_S) -> Any:

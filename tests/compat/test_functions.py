@@ -449,6 +449,18 @@ def test_idempotency(stack: Stack, token: str) -> None:
     assert answer["data"] == [] and answer["skipped"][0]["reason"].startswith("idempotent duplicate")
 
 
+@compat("Flow", "`singleton` (skip): a second run while one holds the key is Skipped, with the reason")
+def test_singleton_skip(stack: Stack, token: str) -> None:
+    holder = stack.send("compat/single", token=token, n=1)
+    run = stack.engine.first_run(holder)
+    stack.engine.wait_step(run["run_id"], "release", "Waiting")
+    extra = stack.send("compat/single", token=token, n=2)
+    skipped = stack.engine.wait_run(extra, "Skipped")
+    assert skipped["reason"].startswith("singleton")
+    stack.send("compat/release", token=token)
+    assert stack.engine.wait_run(holder)["output"] == {"n": 1, "released": True}
+
+
 @compat("Steps", "a step and a `wait_for_event` in one parallel group")
 def test_a_step_and_a_wait_in_parallel(stack: Stack, token: str) -> None:
     event_id = stack.send("compat/parallel-wait", token=token)

@@ -371,6 +371,18 @@ const idempotent = inngest.createFunction(
   async ({ event }) => ({ n: event.data.n }),
 );
 
+const single = inngest.createFunction(
+  { id: "single", triggers: [{ event: "compat/single" }], singleton: { key: "event.data.token", mode: "skip" } },
+  async ({ event, step }) => {
+    const got = await step.waitForEvent("release", {
+      event: "compat/release",
+      if: "async.data.token == event.data.token",
+      timeout: "1h",
+    });
+    return { n: event.data.n, released: got !== null };
+  },
+);
+
 const functions = [
   multiStep,
   sleeper,
@@ -408,6 +420,7 @@ const functions = [
   debounced,
   throttled,
   idempotent,
+  single,
 ];
 const served = env.COMPAT_FUNCTIONS ? env.COMPAT_FUNCTIONS.split(",") : null;
 const handler = serve({
