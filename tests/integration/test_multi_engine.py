@@ -83,6 +83,31 @@ def build_app(engine_url: str) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
         await ctx.step.run("two", PROBE.body, tenant, f"{ctx.event.id}/two")
         return first
 
+    @client.create_function(
+        fn_id="rated",
+        trigger=stepstone.TriggerEvent(event="multi/rated"),
+        rate_limit=stepstone.RateLimit(limit=1, period="1h", key="event.data.key"),
+    )
+    async def rated(ctx: stepstone.Context) -> Any:
+        return ctx.event.data
+
+    @client.create_function(
+        fn_id="single",
+        trigger=stepstone.TriggerEvent(event="multi/single"),
+        singleton=stepstone.Singleton(mode="skip", key="event.data.key"),
+    )
+    async def single(ctx: stepstone.Context) -> Any:
+        await ctx.step.sleep("hold", "1h")
+        return ctx.event.data
+
+    @client.create_function(
+        fn_id="debounced",
+        trigger=stepstone.TriggerEvent(event="multi/debounced"),
+        debounce=stepstone.Debounce(period="1m", key="event.data.key"),
+    )
+    async def debounced(ctx: stepstone.Context) -> Any:
+        return ctx.event.data
+
     @client.create_function(fn_id="wait", trigger=stepstone.TriggerEvent(event="multi/wait"))
     async def wait(ctx: stepstone.Context) -> Any:
         got = await ctx.step.wait_for_event(
@@ -91,7 +116,7 @@ def build_app(engine_url: str) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
         return None if got is None else got.data
 
     app = fastapi.FastAPI()
-    stepstone.fastapi.serve(app, client, [tick, once, limited, wait])
+    stepstone.fastapi.serve(app, client, [tick, once, limited, rated, single, debounced, wait])
     return app, client
 
 
@@ -177,3 +202,36 @@ async def test_a_concurrency_limit_holds_across_three_engines(cluster: Cluster) 
 
     await eventually(completed, timeout=60)
     assert PROBE.most["t0"] <= 3 and PROBE.most["t1"] <= 3  # the app saw no more than the limit at once
+
+
+async def send_everywhere(cluster: Cluster, name: str, count: int) -> None:
+    """`count` events of one key, sent to the three engines at once."""
+    events = [{"name": name, "data": {"key": "k", "n": n}} for n in range(count)]
+    answers = await asyncio.gather(*(cluster.http[n % 3].post("/e/k", json=[event]) for n, event in enumerate(events)))
+    assert all(answer.status_code == 200 for answer in answers)
+
+
+async def test_a_rate_limit_admits_one_event_across_three_engines(cluster: Cluster) -> None:
+    await send_everywhere(cluster, "multi/rated", 30)
+    await eventually(lambda: cluster.runs("multi-rated"))
+    await asyncio.sleep(0.3)
+    assert len(await cluster.runs("multi-rated")) == 1
+
+
+async def test_a_singleton_key_admits_one_run_across_three_engines(cluster: Cluster) -> None:
+    await send_everywhere(cluster, "multi/single", 30)
+
+    async def all_created() -> list[dict[str, Any]] | None:
+        runs = await cluster.runs("multi-single")
+        return runs if len(runs) == 30 else None
+
+    runs = await eventually(all_created)
+    assert sorted(run["status"] for run in runs).count("Skipped") == 29
+
+
+async def test_a_debounce_window_starts_one_run_across_three_engines(cluster: Cluster) -> None:
+    await send_everywhere(cluster, "multi/debounced", 30)
+    cluster.clock.advance(timedelta(minutes=2))
+    runs = await eventually(lambda: cluster.runs("multi-debounced"))
+    await asyncio.sleep(0.3)
+    assert len(await cluster.runs("multi-debounced")) == 1 and len(runs) == 1
