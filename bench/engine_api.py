@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -38,19 +39,23 @@ class EngineApi:
         self.http.close()
         self._events.close()
 
-    def synced(self, serve_url: str) -> bool:
-        """Whether the engine serves the three functions from `serve_url` (not an older sync's URL)."""
+    def synced(self, serve_url: str, function_ids: Collection[str] = FUNCTIONS) -> bool:
+        """Whether the engine serves the functions from `serve_url` (not an older sync's URL)."""
         found = {
             fn["id"]
             for fn in self.http.get("/v1/functions").json()["data"]
             if fn["config"]["steps"]["step"]["runtime"]["url"].startswith(serve_url + "?")
         }
-        return set(FUNCTIONS) <= found
+        return set(function_ids) <= found
 
     def send(self, name: str, count: int = 1) -> list[str]:
         """Send `count` events in one request; return their ids."""
-        events = [{"name": name, "data": {"i": index}} for index in range(count)]
-        body = json.dumps(events if count > 1 else events[0]).encode()
+        return self.send_data(name, [{"i": index} for index in range(count)])
+
+    def send_data(self, name: str, data: list[dict[str, Any]]) -> list[str]:
+        """Send one request of events named `name`, one per payload; return their ids."""
+        events = [{"name": name, "data": payload} for payload in data]
+        body = json.dumps(events if len(events) > 1 else events[0]).encode()
         self._events.request("POST", "/e/bench-key", body=body, headers={"content-type": "application/json"})
         response = self._events.getresponse()
         answer = response.read()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import shutil
@@ -138,26 +137,6 @@ def event_data(index: int) -> dict[str, Any]:
 
 
 class FlowApi(EngineApi):
-    def synced(self, serve_url: str) -> bool:
-        """Whether the engine serves every variant's function from `serve_url`."""
-        found = {
-            fn["id"]
-            for fn in self.http.get("/v1/functions").json()["data"]
-            if fn["config"]["steps"]["step"]["runtime"]["url"].startswith(serve_url + "?")
-        }
-        return {variant.function_id for variant in VARIANTS} <= found
-
-    def send_events(self, name: str, data: list[dict[str, Any]]) -> list[str]:
-        """Send one request of events named `name`, one per payload; return their ids."""
-        body = json.dumps([{"name": name, "data": payload} for payload in data]).encode()
-        self._events.request("POST", "/e/bench-key", body=body, headers={"content-type": "application/json"})
-        response = self._events.getresponse()
-        answer = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"the event API answered {response.status}: {answer[:200]!r}")
-        ids: list[str] = json.loads(answer)["ids"]
-        return ids
-
     def reconnect(self) -> None:
         """Send the next events on a new connection (`http.client` opens it on the next request)."""
         self._events.close()
@@ -248,7 +227,10 @@ def stack(group: procs.Processes, setup: Setup, work_dir: Path, server: str) -> 
         api = FlowApi(engine_url)
         try:
             procs.wait_until(
-                lambda: api.synced(serve_url), process=engine, what="the engine", log=group.log_of(f"engine-{tag}")
+                lambda: api.synced(serve_url, [variant.function_id for variant in VARIANTS]),
+                process=engine,
+                what="the engine",
+                log=group.log_of(f"engine-{tag}"),
             )
             yield Stack(api, engine, app, {"engine": group.log_of(f"engine-{tag}"), "app": group.log_of(f"app-{tag}")})
         finally:
@@ -263,7 +245,7 @@ def send(api: FlowApi, variant: Variant, runs: int) -> set[str]:
     api.reconnect()
     ids: set[str] = set()
     for first in range(0, runs, CHUNK):
-        ids.update(api.send_events(variant.event, [event_data(i) for i in range(first, min(runs, first + CHUNK))]))
+        ids.update(api.send_data(variant.event, [event_data(i) for i in range(first, min(runs, first + CHUNK))]))
     return ids
 
 

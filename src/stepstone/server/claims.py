@@ -67,7 +67,6 @@ def _claim_partition(
                 room_for[key] = limit - work.tx.keys_in_use(key, lease_now=lease_now) if locked else 0
         full = [key for key, _ in keys if room_for[key] <= 0]
         if full:
-            work.tx.set_run_reason(item.run_id or "", CONCURRENCY)
             if item.ckey1 in full:
                 break  # every item of the partition holds ckey1: the rest wait too, in order
             continue
@@ -107,7 +106,6 @@ def _throttle_admits(work: Work, item: QueueItemRecord) -> bool:
     decision = _throttle(throttle, work.tx.get_limiter(throttle["key"], work.now), work.now)
     if not decision.allowed:
         work.tx.reschedule_item(item.id, decision.retry_at)
-        work.tx.set_run_reason(item.run_id or "", THROTTLED)
         return False
     limit, period, burst = throttle["limit"], throttle["period_ms"], _burst(throttle)
     work.tx.put_limiter(throttle["key"], decision.tat, work.now + gcra.expires_after(period, limit, burst))
@@ -124,7 +122,7 @@ def _throttle(throttle: dict[str, int], tat: int | None, now: int) -> gcra.Decis
 
 
 def why_queued(tx: Tx, run: RunRecord, *, now: int, config: FunctionConfig | None) -> str | None:
-    """Why a Queued run is waiting, worked out when asked (claims record it only on the first run in line)."""
+    """Why a Queued run is waiting, worked out when asked (claims write nothing for a run they pass over)."""
     if run.status != RunStatus.QUEUED or run.reason is not None:
         return run.reason
     found = orjson.loads(run.constraints_json or "{}")

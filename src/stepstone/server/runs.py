@@ -168,7 +168,6 @@ def mark_started(work: Work, run: RunRecord, fn: Registered) -> None:
     """The first call of a run is going out: it is Running from now, and `timeouts.finish` starts."""
     run.status = RunStatus.RUNNING
     run.started_at = work.now
-    run.reason = None
     work.tx.update_run(run)
     timeouts = fn.config.timeouts
     if timeouts is not None and timeouts.finish:

@@ -53,7 +53,7 @@ async def event_runs(event_id: str, request: Request) -> Response:
         if tx.get_event(event_id) is None:
             return None
         return {
-            "data": [views.run(explained(tx, run, now, request)) for run in tx.runs_for_event(event_id)],
+            "data": [views.run(run) for run in explained(tx, tx.runs_for_event(event_id), now, request)],
             "skipped": [views.skip(skip) for skip in tx.list_skips(event_id)],
             "waiting": [views.hold(*hold) for hold in tx.event_holds(event_id)],
         }
@@ -76,19 +76,22 @@ async def list_runs(
     now = engine_of(request).clock.now_ms()
 
     def read(tx: Tx) -> list[RunRecord]:
-        return [explained(tx, record, now, request) for record in tx.list_runs(query)]
+        return explained(tx, tx.list_runs(query), now, request)
 
     records = await engine_of(request).store.read(read)
     next_cursor = records[-1].id if len(records) == limit else None
     return JSONAnswer({"data": [views.run(record) for record in records], "cursor": next_cursor})
 
 
-def explained(tx: Tx, run: RunRecord, now: int, request: Request) -> RunRecord:
-    """The run with why it is queued, if it waits for a flow-control limit."""
-    if run.status == RunStatus.QUEUED and run.reason is None:
-        fn = engine_of(request).registry.catalog(tx).get(run.function_id)
-        run.reason = claims.why_queued(tx, run, now=now, config=fn.config if fn else None)
-    return run
+def explained(tx: Tx, runs: list[RunRecord], now: int, request: Request) -> list[RunRecord]:
+    """The runs, each Queued one with why it waits if a flow-control limit holds it."""
+    waiting = [run for run in runs if run.status == RunStatus.QUEUED and run.reason is None]
+    if waiting:
+        catalog = engine_of(request).registry.catalog(tx)
+        for run in waiting:
+            fn = catalog.get(run.function_id)
+            run.reason = claims.why_queued(tx, run, now=now, config=fn.config if fn else None)
+    return runs
 
 
 @router.get("/runs/{run_id}", summary="One run with its events, steps and failed attempts")
@@ -99,7 +102,7 @@ async def get_run(run_id: str, request: Request) -> Response:
         run = tx.get_run(run_id)
         if run is None:
             return None
-        explained(tx, run, now, request)
+        explained(tx, [run], now, request)
         events = tx.get_events_by_seq(tx.run_event_seqs(run_id))
         return views.run(run, events=events, steps=tx.list_steps(run_id), attempts=tx.list_attempts(run_id))
 

@@ -267,9 +267,6 @@ class FlowTx(Protocol):
     def reschedule_by_key(self, job_key: str, run_at: int) -> None:
         """Move the item with this job key to `run_at`, keeping its priority offset."""
 
-    def set_run_reason(self, run_id: str, reason: str | None) -> None:
-        """Say why a queued run waits (only while it is Queued)."""
-
     def get_limiter(self, key: str, now: int) -> int | None:
         """A throttle or rate limit's stored state (its TAT), unless expired; locked for the transaction."""
 

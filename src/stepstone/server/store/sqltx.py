@@ -259,9 +259,6 @@ class SqlTx:
     def reschedule_by_key(self, job_key: str, run_at: int) -> None:
         self._run("reschedule_by_key", {"job_key": job_key, "run_at": run_at})
 
-    def set_run_reason(self, run_id: str, reason: str | None) -> None:
-        self._run("set_run_reason", {"id": run_id, "reason": reason})
-
     def lease_clock_ms(self) -> int:
         row = self._one("lease_clock", {})
         assert row is not None

@@ -360,9 +360,6 @@ UPDATE queue SET score = %(run_at)s - (run_at - score), run_at = %(run_at)s WHER
 -- reschedule_by_key --
 UPDATE queue SET score = %(run_at)s - (run_at - score), run_at = %(run_at)s WHERE job_key = %(job_key)s
 
--- set_run_reason --
-UPDATE runs SET reason = %(reason)s WHERE id = %(id)s AND status = 'Queued'
-
 -- get_limiter --
 SELECT tat FROM limiters WHERE key = %(key)s AND expires_at > %(now)s FOR UPDATE
 

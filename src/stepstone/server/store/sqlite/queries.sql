@@ -353,9 +353,6 @@ UPDATE queue SET score = :run_at - (run_at - score), run_at = :run_at WHERE id =
 -- reschedule_by_key --
 UPDATE queue SET score = :run_at - (run_at - score), run_at = :run_at WHERE job_key = :job_key
 
--- set_run_reason --
-UPDATE runs SET reason = :reason WHERE id = :id AND status = 'Queued'
-
 -- get_limiter --
 SELECT tat FROM limiters WHERE key = :key AND expires_at > :now
 
