@@ -125,11 +125,6 @@ def seeded_event_id(millis: int, entropy: bytes, index: int) -> str:
     return str(ULID.from_bytes(millis.to_bytes(6, "big") + entropy[:6] + tail.to_bytes(4, "big")))
 
 
-def new_ulid(millis: int) -> str:
-    """A fresh ULID at `millis`."""
-    return str(ULID.from_bytes(millis.to_bytes(6, "big") + os.urandom(10)))
-
-
 def ulid_millis(value: str) -> int:
     """The timestamp (ms) inside a ULID string.
 

@@ -12,7 +12,7 @@ import orjson
 
 from stepstone.protocol import durations
 from stepstone.protocol import events as wire_events
-from stepstone.server import clock, cron, debouncing, flow, ingest
+from stepstone.server import clock, cron, flow, ingest
 from stepstone.server.registry import CronTrigger, Registered
 from stepstone.server.store.records import ItemKind, QueueItemRecord, SkipRecord
 from stepstone.server.work import Work
@@ -66,11 +66,7 @@ def tick(work: Work, item: QueueItemRecord) -> None:
     work.tx.insert_event(event)
     expires = work.now + int(work.settings.limits.idempotency_period.total_seconds() * 1000)
     if work.tx.claim_idempotency_key(f"cron:{fn.id}", f"{expression}@{scheduled}", now=work.now, expires_at=expires):
-        if reason := flow.rate_limited(work, fn, event.payload):
-            flow.skip(work, fn, event, reason)
-        elif fn.config.debounce is not None:
-            debouncing.push(work, fn, event)
-        else:
+        if not ingest.held_back(work, fn, event):
             flow.start(work, fn, [event], cron=expression)
     else:
         work.tx.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, ingest.DUPLICATE, work.now))

@@ -13,6 +13,7 @@ import orjson
 
 from stepstone.protocol import events as wire_events
 from stepstone.server import batching, debouncing, expressions, flow, pauses
+from stepstone.server.registry import Registered
 from stepstone.server.store.records import EventRecord, PauseKind
 from stepstone.server.work import Work
 
@@ -83,18 +84,26 @@ def route(work: Work, event: EventRecord, *, delay_ms: int = 0) -> None:
         if batching.applies(fn, payload):
             batching.add(work, fn, event)
             continue
-        if reason := flow.rate_limited(work, fn, payload):
-            flow.skip(work, fn, event, reason)
-            if parent:
-                invoke_failed(work, payload, "invoked function is rate limited")
-            continue
-        if fn.config.debounce is not None:
-            debouncing.push(work, fn, event)
+        if held_back(work, fn, event, parent=parent):
             continue
         if not work.tx.claim_idempotency_key(f"run:{fn.id}", key, now=work.now, expires_at=expires):
             flow.skip(work, fn, event, DUPLICATE)
             continue
         flow.start(work, fn, [event], parent=parent, delay_ms=delay_ms)
+
+
+def held_back(work: Work, fn: Registered, event: EventRecord, *, parent: str | None = None) -> bool:
+    """True when no run starts now: the rate limit dropped the event (recorded as a skip; an invoke fails
+    at once) or debounce holds it."""
+    if reason := flow.rate_limited(work, fn, event.payload):
+        flow.skip(work, fn, event, reason)
+        if parent:
+            invoke_failed(work, event.payload, "invoked function is rate limited")
+        return True
+    if fn.config.debounce is not None:
+        debouncing.push(work, fn, event)
+        return True
+    return False
 
 
 def _invoke_target_missing(work: Work, payload: dict[str, Any]) -> None:
