@@ -1,7 +1,12 @@
 """Checkpoint mode: run several steps in one call request, reporting each to the engine as it ends.
 
 It applies when the engine sends `ctx.fn_id`, targets no step, and does not ask for plans. After each
-executed `step.run`, its `StepRun` op is POSTed to `{api}/v1/checkpoint/{run_id}/async`:
+executed `step.run`, its `StepRun` op is held until the function's next move. Before the next step's
+body runs, and before any answer but the function's return, it is POSTed to
+`{api}/v1/checkpoint/{run_id}/async`; when the function returns, it goes in the answer instead,
+followed by `RunComplete` (206), which saves a round trip per call, as the TypeScript SDK's buffered
+steps do. A step's body thus never runs before the steps before it are stored; only the code between
+steps runs ahead, and that code runs again on every replay anyway. A POST is answered:
 
 - 2xx: the engine saved it; the function goes on in the same request;
 - 409: the dispatch is stale (another request owns the run): stop, answer 400 with no retry;
@@ -23,7 +28,7 @@ import httpx
 import orjson
 
 from stepstone.protocol import call as wire_call
-from stepstone.protocol import opcodes
+from stepstone.protocol import opcodes, stepids
 from stepstone.sdk import outcomes, transport
 
 if TYPE_CHECKING:
@@ -45,6 +50,11 @@ def applies(request: wire_call.CallRequest, target: str | None) -> bool:
     return bool(ctx.fn_id) and target is None and not ctx.disable_immediate_execution
 
 
+def run_complete(output: Any) -> dict[str, Any]:
+    """The op that ends a run with `output` (what the TypeScript SDK answers in checkpoint mode)."""
+    return {"op": opcodes.Opcode.RUN_COMPLETE.value, "id": stepids.hash_step_id("complete"), "data": output}
+
+
 class Checkpointer:
     """Reports executed steps of one call request to the engine."""
 
@@ -62,10 +72,26 @@ class Checkpointer:
         self._clock = clock
         self._started = clock()
         self.saved = 0
+        self.held: dict[str, Any] | None = None
 
     def out_of_time(self) -> bool:
-        """True once the request ran `max_runtime` and saved at least one step."""
-        return self.saved > 0 and self._clock() - self._started >= self._max_runtime
+        """True once the request ran `max_runtime` and ran at least one step."""
+        ran = self.saved > 0 or self.held is not None
+        return ran and self._clock() - self._started >= self._max_runtime
+
+    def hold(self, op: dict[str, Any]) -> None:
+        """Keep a step's op until the function's next move: the next step's body, or its answer."""
+        self.held = op
+
+    def take(self) -> dict[str, Any] | None:
+        """The held op, if any (it is no longer held): POST it with `flow`, or answer it."""
+        op, self.held = self.held, None
+        return op
+
+    def completing(self, outcome: outcomes.Completed) -> outcomes.Outcome:
+        """The answer of a function that returned: its held step, if any, then `RunComplete`."""
+        op = self.take()
+        return outcome if op is None else outcomes.Reported([op, run_complete(outcome.output)])
 
     def rediscover(self, step_hashed_id: str) -> outcomes.Reported:
         """End the request and have the engine call again from the next step."""

@@ -87,7 +87,7 @@ class Runner:
         return call.op(opcode, error=errors.error_body(err, format_stack(err)))
 
     def saved(self) -> None:
-        """A step ran and was checkpointed: the next step starts at attempt 0."""
+        """A step ran (checkpointed, or held until the function's next move): the next starts at attempt 0."""
         self.replay.step_ran()
         self.attempt_changed(0)
 

@@ -41,7 +41,7 @@ class AsyncExecution(Runner):
             while self._final is None and not task.done():
                 await self._wait(task)
                 self._dispatch(task)
-            return self._final or self._completed(task)
+            return await self._answer(self._final or self._completed(task))
         finally:
             if not task.done():
                 task.cancel()
@@ -56,6 +56,9 @@ class AsyncExecution(Runner):
         self._news.set()
         await allowed  # resolved only when this step may run; otherwise cancelled with the function
         try:
+            ending = await self._save_held()
+            if ending is not None:
+                await self._end(ending)
             return await self._execute(call)
         finally:
             self._running -= 1
@@ -71,12 +74,25 @@ class AsyncExecution(Runner):
         op, result = self.ran(call, value)
         if self.checkpointer is None:
             await self._end(outcomes.Reported([op]))
-        ack = await transport.drive(self.checkpointer.flow(op), self.client.http())
-        ending = self.checkpointer.settle(ack, op)
-        if ending is not None:
-            await self._end(ending)
+        self.checkpointer.hold(op)
         self.saved()
         return result
+
+    async def _save_held(self) -> outcomes.Outcome | None:
+        """POST the held step, if any; the outcome that ends the request when that failed."""
+        checkpointer = self.checkpointer
+        op = checkpointer.take() if checkpointer is not None else None
+        if checkpointer is None or op is None:
+            return None
+        ack = await transport.drive(checkpointer.flow(op), self.client.http())
+        return checkpointer.settle(ack, op)
+
+    async def _answer(self, outcome: outcomes.Outcome) -> outcomes.Outcome:
+        """The request's answer: a return carries the held step; anything else waits until it is saved."""
+        checkpointer = self.checkpointer
+        if checkpointer is not None and isinstance(outcome, outcomes.Completed):
+            return checkpointer.completing(outcome)
+        return await self._save_held() or outcome
 
     async def _invoke(self, call: StepCall) -> Any:
         assert call.handler is not None

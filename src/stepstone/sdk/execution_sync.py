@@ -23,6 +23,13 @@ class SyncExecution(Runner):
         self.attempt_changed = lambda attempt: setattr(self.ctx, "attempt", attempt)
 
     def run(self) -> outcomes.Outcome:
+        """Run the function; a return carries the held step, anything else waits until it is saved."""
+        outcome = self._run()
+        if self.checkpointer is not None and isinstance(outcome, outcomes.Completed):
+            return self.checkpointer.completing(outcome)
+        return self._save_held() or outcome
+
+    def _run(self) -> outcomes.Outcome:
         try:
             return self.output(self.invocation.handler(self.ctx))
         except errors.ReportInterrupt as interrupt:
@@ -38,6 +45,9 @@ class SyncExecution(Runner):
         memo = self.replay.lookup(call)
         if memo is not None:
             return call.read(memo)
+        ending = self._save_held()
+        if ending is not None:
+            raise errors.EndInterrupt(ending)
         action = self.replay.decide(call, alone=True)
         if action is Action.SKIP:
             raise errors.SkipInterrupt(call.step_id.user_id)
@@ -54,11 +64,17 @@ class SyncExecution(Runner):
         op, result = self.ran(call, value)
         if self.checkpointer is None:
             raise errors.ReportInterrupt([op])
-        ending = self.checkpointer.settle(transport.drive_sync(self.checkpointer.flow(op), self.client.http_sync()), op)
-        if ending is not None:
-            raise errors.EndInterrupt(ending)
+        self.checkpointer.hold(op)
         self.saved()
         return result
+
+    def _save_held(self) -> outcomes.Outcome | None:
+        """POST the held step, if any; the outcome that ends the request when that failed."""
+        checkpointer = self.checkpointer
+        op = checkpointer.take() if checkpointer is not None else None
+        if checkpointer is None or op is None:
+            return None
+        return checkpointer.settle(transport.drive_sync(checkpointer.flow(op), self.client.http_sync()), op)
 
     def _invoke(self, call: StepCall) -> Any:
         assert call.handler is not None

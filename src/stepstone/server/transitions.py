@@ -38,6 +38,13 @@ _WAITING = {
     opcodes.Opcode.WAIT_FOR_EVENT,
     opcodes.Opcode.INVOKE_FUNCTION,
 }
+# Ops that are not steps of the run (they do not count towards its step limit).
+_NOT_STEPS = {
+    opcodes.Opcode.RUN_COMPLETE,
+    opcodes.Opcode.SYNC_RUN_COMPLETE,
+    opcodes.Opcode.NONE,
+    opcodes.Opcode.DISCOVERY_REQUEST,
+}
 
 
 @dataclass(frozen=True)
@@ -136,18 +143,19 @@ def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan
     limits = work.settings.limits
     ops = sorted(outcome.ops, key=_priority)
     steps, _ = work.tx.run_step_stats(run.id)
-    if steps + len(ops) > limits.max_steps_per_run:
+    if steps + sum(op.op not in _NOT_STEPS for op in ops) > limits.max_steps_per_run:
         work.tx.delete_queue_item(item.id)
         fail_run(work, run, "StepLimitError", f"the run exceeded {limits.max_steps_per_run} steps")
         return
     retry = next((op for op in ops if op.op == opcodes.Opcode.STEP_ERROR and _retryable(item, plan, op, outcome)), None)
     waiting = any(op.op in _WAITING for op in ops)
+    ending = any(op.op == opcodes.Opcode.RUN_COMPLETE for op in ops)  # no discovery call after the end
     if sum(op.op == opcodes.Opcode.STEP_PLANNED for op in ops) > 1 or (waiting and len(ops) > 1):
         run.force_plan = True
     for op in ops:
         if op.op in (opcodes.Opcode.STEP_RUN, opcodes.Opcode.STEP):
             memo = {"data": op.data} if op.op == opcodes.Opcode.STEP_RUN else op.data
-            _finish(work, run, op, memo, StepStatus.COMPLETED, discover=retry is None and not waiting)
+            _finish(work, run, op, memo, StepStatus.COMPLETED, discover=retry is None and not waiting and not ending)
         elif op.op in (opcodes.Opcode.STEP_FAILED, opcodes.Opcode.STEP_ERROR) and op is not retry:
             error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
             _record_step_attempt(work, run, item, op, error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -91,12 +92,75 @@ async def test_steps_are_checkpointed_and_the_function_goes_on() -> None:
     assert body["steps"][0]["data"] == 1
 
 
-async def test_the_function_ending_answers_200_with_its_output() -> None:
+async def test_the_return_answers_the_last_step_with_run_complete() -> None:
     engine = FakeEngine()
     client = client_for(engine)
     fn = three_steps(client, [])
     response = await call(handler(client, [fn]), fn, steps={hashed("nap"): None}, **CHECKPOINT)
+    assert response.status == 206
+    assert [(op["op"], op["id"], op["data"]) for op in ops(response)] == [
+        ("StepRun", hashed("b"), 2),
+        ("RunComplete", hashed("complete"), 2),
+    ]
+    assert engine.steps == ["a"]  # b is saved from the answer, one round trip fewer
+
+
+async def test_a_return_with_no_step_run_in_the_request_answers_200() -> None:
+    engine = FakeEngine()
+    client = client_for(engine)
+    fn = three_steps(client, [])
+    memos = {hashed("a"): {"data": 1}, hashed("b"): {"data": 2}, hashed("nap"): None}
+    response = await call(handler(client, [fn]), fn, steps=memos, **CHECKPOINT)
     assert (response.status, data(response)) == (200, 2)
+    assert engine.requests == []
+
+
+async def test_a_step_runs_only_after_the_step_before_it_is_saved() -> None:
+    order: list[str] = []
+    engine = FakeEngine()
+    saving = engine.__call__
+
+    def record(request: httpx.Request) -> httpx.Response:
+        order.append("saved " + json.loads(request.content)["steps"][0]["displayName"])
+        return saving(request)
+
+    client = stepstone.Stepstone(
+        "app", is_dev=True, environ={}, transport=httpx.MockTransport(record), sync_transport=httpx.MockTransport(record)
+    )
+
+    @client.create_function(fn_id="fn", trigger=EVENT)
+    async def fn(ctx: stepstone.Context) -> None:
+        for name in ("a", "b", "c"):
+            await ctx.step.run(name, lambda name=name: order.append("ran " + name))
+
+    response = await call(handler(client, [fn]), fn, **CHECKPOINT)
+    assert order == ["ran a", "saved a", "ran b", "saved b", "ran c"]
+    assert [op["op"] for op in ops(response)] == ["StepRun", "RunComplete"]
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_a_function_that_fails_after_its_last_step_saves_the_step_first(plain: bool) -> None:
+    engine = FakeEngine()
+    client = client_for(engine)
+
+    if plain:
+
+        @client.create_function(fn_id="fn", trigger=EVENT)
+        def fn(ctx: stepstone.ContextSync) -> None:
+            ctx.step.run("a", lambda: 1)
+            raise ValueError("after a")
+
+        response = call_sync(handler(client, [fn]), fn, **CHECKPOINT)
+    else:
+
+        @client.create_function(fn_id="fn", trigger=EVENT)
+        async def fn_async(ctx: stepstone.Context) -> None:
+            await ctx.step.run("a", lambda: 1)
+            raise ValueError("after a")
+
+        response = asyncio.run(call(handler(client, [fn_async]), fn_async, **CHECKPOINT))
+    assert response.status == 500
+    assert engine.steps == ["a"]
 
 
 async def test_only_the_first_step_of_a_request_uses_the_request_attempt() -> None:
@@ -198,5 +262,5 @@ def test_plain_functions_checkpoint_with_the_sync_client() -> None:
         return ctx.step.run("b", lambda: a + 1)
 
     response = call_sync(handler(client, [fn]), fn, **CHECKPOINT)
-    assert (response.status, data(response)) == (200, 2)
-    assert engine.steps == ["a", "b"]
+    assert [(op["op"], op["data"]) for op in ops(response)] == [("StepRun", 2), ("RunComplete", 2)]
+    assert engine.steps == ["a"]
