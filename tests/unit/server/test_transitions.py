@@ -12,7 +12,7 @@ from stepstone.protocol.stepids import hash_step_id
 from stepstone.server import apps, ingest, transitions
 from stepstone.server.outcomes import Completed, Ops
 from stepstone.server.registry import Registry
-from stepstone.server.settings import EngineSettings
+from stepstone.server.settings import EngineSettings, Limits
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import ItemKind, QueueItemRecord, RunQuery, RunStatus
 from stepstone.server.work import Work
@@ -91,6 +91,32 @@ async def test_a_stale_checkpoint_is_refused(store) -> None:
         lambda work: transitions.apply_checkpoint(work, item.run_id or "", item.id, item.generation - 1, [op])
     )
     assert ok and not stale
+
+
+async def test_a_step_answered_with_run_complete_is_stored_and_the_run_ends(store) -> None:
+    scripts = Scripts(store)
+    scripts.settings = EngineSettings(limits=Limits(max_steps_per_run=1))
+    item = await start_run(scripts)
+    plan = await scripts(lambda work: transitions.prepare_call(work, item))
+    enqueued: list[QueueItemRecord] = []
+
+    def apply(work: Work) -> None:
+        answer = Ops(
+            [
+                opcodes.Op(op=opcodes.Opcode.STEP_RUN, id=hash_step_id("a"), name="a", data=1),
+                opcodes.Op(op=opcodes.Opcode.RUN_COMPLETE, id=hash_step_id("complete"), data=2),
+            ]
+        )
+        original = work.tx.enqueue
+        work.tx.enqueue = lambda queued: (enqueued.append(queued), original(queued))[1]  # type: ignore[method-assign]
+        transitions.apply_outcome(work, item, plan, answer)
+
+    await scripts(apply)
+    run = await store.read(lambda tx: tx.get_run(plan.run.id))
+    # RunComplete is not a step: the one step stays within a limit of one.
+    assert run is not None and run.status == RunStatus.COMPLETED and run.output_json == "2"
+    assert await store.read(lambda tx: tx.step_memos(plan.run.id)) == [(hash_step_id("a"), '{"data":1}')]
+    assert [queued.kind for queued in enqueued if queued.kind == ItemKind.CALL] == []  # no discovery call
 
 
 async def test_parallel_steps_fan_in_to_one_discovery(store) -> None:
