@@ -56,13 +56,20 @@ class EngineApi:
         """Send one request of events named `name`, one per payload; return their ids."""
         events = [{"name": name, "data": payload} for payload in data]
         body = json.dumps(events if len(events) > 1 else events[0]).encode()
-        self._events.request("POST", "/e/bench-key", body=body, headers={"content-type": "application/json"})
-        response = self._events.getresponse()
+        try:
+            response = self._post_events(body)
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            self._events.close()  # the server closed the idle keep-alive connection: open a new one
+            response = self._post_events(body)
         answer = response.read()
         if response.status != 200:
             raise RuntimeError(f"the event API answered {response.status}: {answer[:200]!r}")
         ids: list[str] = json.loads(answer)["ids"]
         return ids
+
+    def _post_events(self, body: bytes) -> http.client.HTTPResponse:
+        self._events.request("POST", "/e/bench-key", body=body, headers={"content-type": "application/json"})
+        return self._events.getresponse()
 
     def run_of_event(self, event_id: str, timeout: float) -> dict[str, Any]:
         """The event's run once it has ended."""

@@ -58,6 +58,12 @@ class Engine:
         self.clock.subscribe(self.wake)
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = False
+        self.requests_in_flight = 0  # HTTP requests being answered (counted by the API's outer layer)
+        store.set_quiet_check(self.quiet)
+
+    def quiet(self) -> bool:
+        """At most one call to an app and one HTTP request in flight: a lone run, as good as idle."""
+        return len(self.worker.in_flight) <= 1 and self.requests_in_flight <= 1
 
     def wake(self) -> None:
         self.worker.wake()

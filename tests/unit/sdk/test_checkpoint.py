@@ -125,7 +125,11 @@ async def test_a_step_runs_only_after_the_step_before_it_is_saved() -> None:
         return saving(request)
 
     client = stepstone.Stepstone(
-        "app", is_dev=True, environ={}, transport=httpx.MockTransport(record), sync_transport=httpx.MockTransport(record)
+        "app",
+        is_dev=True,
+        environ={},
+        transport=httpx.MockTransport(record),
+        sync_transport=httpx.MockTransport(record),
     )
 
     @client.create_function(fn_id="fn", trigger=EVENT)

@@ -64,6 +64,7 @@ class ServerKindAndAccessLog:
             return
         started = time.perf_counter()
         status = 500
+        self.engine.requests_in_flight += 1
 
         async def send_with_header(message: Message) -> None:
             nonlocal status
@@ -80,6 +81,7 @@ class ServerKindAndAccessLog:
             else:
                 await self.app(scope, receive, send_with_header)
         finally:
+            self.engine.requests_in_flight -= 1
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "%s %s %d %.1fms",

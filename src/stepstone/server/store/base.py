@@ -354,6 +354,9 @@ class Store(Protocol):
     def upgrade(self) -> list[int]:
         """Apply missing migrations (safe while other processes start); return their versions."""
 
+    def set_quiet_check(self, quiet: Callable[[], bool]) -> None:
+        """How to tell that the engine is otherwise idle (a backend may then favour latency over grouping)."""
+
     async def listen(self, on_work: Callable[[], None]) -> None:
         """Call `on_work` when another engine process commits work that is due (returns when closed).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,38 @@ async def test_one_engine_per_sqlite_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="in use by another Stepstone process"):
         SqliteStore(tmp_path / "db.sqlite")
     await first.close()
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+async def test_a_failing_script_rolls_back_alone_quiet_or_busy(store, quiet: bool) -> None:
+    """On SQLite a quiet engine's lone script commits on the caller's thread; a failure still undoes it alone."""
+    store.set_quiet_check(lambda: quiet)
+    event = EventRecord(0, "e1", "n", "", "{}", 1, 1)
+
+    def failing(tx):  # type: ignore[no-untyped-def]
+        tx.insert_event(event)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await store.transact(failing)
+    await store.transact(lambda tx: tx.insert_event(event))
+    assert await store.read(lambda tx: len(tx.list_events(name=None, cursor=None, limit=10))) == 1
+
+
+async def test_sqlite_commits_on_the_callers_thread_only_when_quiet_and_nothing_waits(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "db.sqlite")
+    caller, writer = threading.current_thread().name, "stepstone-sqlite-writer"
+    try:
+        assert await store.transact(lambda tx: threading.current_thread().name) == writer  # busy by default
+        store.set_quiet_check(lambda: True)
+        assert await store.transact(lambda tx: threading.current_thread().name) == caller
+        store.set_quiet_check(lambda: False)
+        release = threading.Event()
+        blocked = asyncio.ensure_future(store.transact(lambda tx: release.wait(5)))
+        await asyncio.sleep(0)  # it is handed to the writer thread
+        store.set_quiet_check(lambda: True)
+        behind = asyncio.ensure_future(store.transact(lambda tx: threading.current_thread().name))
+        release.set()
+        assert await blocked and await behind == writer  # quiet, but a script waits for the writer: no overtaking
+    finally:
+        await store.close()

@@ -140,6 +140,9 @@ class PostgresStore:
         except psycopg.Error as err:
             raise StoreError(f"database error: {err}") from err
 
+    def set_quiet_check(self, quiet: Callable[[], bool]) -> None:
+        """Nothing to tune: transactions run on pooled connections, without a writer thread."""
+
     # notifications
     async def listen(self, on_work: Callable[[], None]) -> None:
         """Call `on_work` whenever an engine commits work that is due; reconnect when the connection drops."""
