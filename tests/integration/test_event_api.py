@@ -104,3 +104,17 @@ async def test_the_same_user_id_twice_starts_one_run(harness: Harness) -> None:
     assert (await harness.runs_for(second)) == []
     skipped = (await harness.http.get(f"/v1/events/{second}/runs")).json()["skipped"]
     assert skipped[0]["function_id"] == "official-child"
+
+
+async def test_an_engine_failure_while_storing_events_is_a_json_500_without_the_key(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> list[str]:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(harness.engine, "send_events", broken)
+    response = await harness.http.post("/e/secret-key", json={"name": "test/three"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal error: the engine logged the details", "status": 500}
+    assert "the disk is on fire" in caplog.text and "/e/<redacted>" in caplog.text
+    assert "secret-key" not in caplog.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,6 +21,8 @@ from stepstone.server.api.common import error
 from stepstone.server.engine import Engine
 
 access_log = logging.getLogger("stepstone.access")
+_ERROR = {"action": "http.error"}
+FastPath = Callable[[bytes, dict[bytes, bytes]], Awaitable[Response]]  # (body, headers) -> answer
 log = logging.getLogger("stepstone.api")
 _EVENT_KEY_PATH = re.compile(r"^/e/[^/]+")
 
@@ -44,13 +46,15 @@ def redact_path(path: str) -> str:
 
 
 _CHECKPOINT_PATH = re.compile(r"^/v1/checkpoint/([^/]+)/async$")
+_EVENTS_PATH = re.compile(r"^/e/([^/]+)$")
 
 
 class ServerKindAndAccessLog:
     """Adds `x-inngest-server-kind` to every answer and writes one access-log line per request.
 
-    Checkpoints (one request per step an SDK runs) are answered here, ahead of the framework's
-    routing and middleware stack, which cost more than storing the step itself.
+    Events and checkpoints (one request per step an SDK runs) are answered here, ahead of the
+    framework's routing and middleware stack, which cost more than storing a step. Their routes
+    stay declared for the OpenAPI document.
     """
 
     def __init__(self, app: ASGIApp, engine: Engine) -> None:
@@ -75,11 +79,11 @@ class ServerKindAndAccessLog:
             await send(message)
 
         try:
-            match = _CHECKPOINT_PATH.match(scope["path"]) if scope["method"] == "POST" else None
-            if match is not None:
-                await self._checkpoint(match.group(1), scope, receive, send_with_header)
-            else:
+            fast = self._fast_path(scope)
+            if fast is None:
                 await self.app(scope, receive, send_with_header)
+            else:
+                await self._answer(fast, scope, receive, send_with_header)
         finally:
             self.engine.requests_in_flight -= 1
             if access_log.isEnabledFor(logging.INFO):
@@ -92,16 +96,42 @@ class ServerKindAndAccessLog:
                     extra={"action": "http.request"},
                 )
 
-    async def _checkpoint(self, run_id: str, scope: Scope, receive: Receive, send: Send) -> None:
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
-        answer = await sdk.checkpoint_answer(self.engine, run_id, b"".join(chunks), authorization)
+    async def _answer(self, fast: FastPath, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            answer = await fast(await _body(receive), dict(scope["headers"]))
+        except Exception:
+            log.exception("unexpected error on %s %s", scope["method"], redact_path(scope["path"]), extra=_ERROR)
+            answer = error(500, "internal error: the engine logged the details")
         await answer(scope, receive, send)
+
+    def _fast_path(self, scope: Scope) -> FastPath | None:
+        """The answer of an event or checkpoint request (from its body and headers), else None."""
+        if scope["method"] != "POST":
+            return None
+        path = scope["path"]
+        if (match := _EVENTS_PATH.match(path)) is not None:
+            key = match.group(1)  # ASGI paths come percent-decoded
+            return lambda body, headers: events.accept_events(self.engine, key, body, _header(headers, h.EVENT_ID_SEED))
+        if (match := _CHECKPOINT_PATH.match(path)) is not None:
+            run_id = match.group(1)
+            return lambda body, headers: sdk.checkpoint_answer(
+                self.engine, run_id, body, _header(headers, h.AUTHORIZATION)
+            )
+        return None
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _header(headers: dict[bytes, bytes], name: str) -> str | None:
+    value = headers.get(name.encode())
+    return value.decode("latin-1") if value is not None else None
 
 
 def create_app(engine: Engine, *, manage_engine: bool = False, release_all_leases: bool = False) -> FastAPI:

@@ -18,6 +18,7 @@ from stepstone.protocol import events as wire_events
 from stepstone.protocol import headers as h
 from stepstone.server.api.common import JSONAnswer, engine_of, error
 from stepstone.server.clock import wall_ms
+from stepstone.server.engine import Engine
 from stepstone.server.ids import ULIDS
 
 router = APIRouter(tags=["events"])
@@ -63,11 +64,16 @@ def _ids(count: int, seed_header: str | None, now_ms: int) -> list[str]:
     responses={200: {"description": '{"ids": [...], "status": 200}'}, 400: {}, 401: {}, 413: {}},
 )
 async def send_events(event_key: str, request: Request) -> Response:
-    engine = engine_of(request)
+    return await accept_events(
+        engine_of(request), event_key, await request.body(), request.headers.get(h.EVENT_ID_SEED)
+    )
+
+
+async def accept_events(engine: Engine, event_key: str, body: bytes, seed_header: str | None) -> JSONAnswer:
+    """Store the events of one request and start their runs. Shared by the route above and the app's fast path."""
     settings = engine.settings
     if not settings.dev and event_key not in settings.event_keys:
         return error(401, "Event key not found", ids=[])
-    body = await request.body()
     limits = settings.limits
     if len(body) > limits.max_request_bytes:
         return error(413, f"the request is over {limits.max_request_bytes} bytes", ids=[])
@@ -96,7 +102,7 @@ async def send_events(event_key: str, request: Request) -> Response:
             break
         accepted.append(event.model_dump(exclude_none=True))
         delays.append(run_delay(raw, event.ts, wall))
-    ids = _ids(len(raw_events), request.headers.get(h.EVENT_ID_SEED), now)[: len(accepted)]
+    ids = _ids(len(raw_events), seed_header, now)[: len(accepted)]
     if accepted:
         ids = await engine.send_events(accepted, ids, delays)
     if problem is not None:
