@@ -23,6 +23,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 @dataclass(frozen=True)
 class Plan:
     latency_runs: int
+    rounds: int  # the latency runs come in this many rounds, alternating with DBOS's
     hundred_runs: int
     throughput_runs: int
     loopback_s: float
@@ -34,8 +35,8 @@ class Plan:
         return stepstone_workload.Plan(self.latency_runs, self.hundred_runs, self.throughput_runs)
 
 
-FULL = Plan(latency_runs=30, hundred_runs=3, throughput_runs=1000, loopback_s=2.0, commit_s=1.0, client_s=3.0)
-QUICK = Plan(latency_runs=10, hundred_runs=1, throughput_runs=200, loopback_s=0.5, commit_s=0.3, client_s=1.0)
+FULL = Plan(latency_runs=30, rounds=3, hundred_runs=3, throughput_runs=1000, loopback_s=2.0, commit_s=1.0, client_s=3.0)
+QUICK = Plan(latency_runs=10, rounds=2, hundred_runs=1, throughput_runs=200, loopback_s=0.5, commit_s=0.3, client_s=1.0)
 
 
 def measure_http(group: procs.Processes, plan: Plan, results: report.Results) -> None:
@@ -60,31 +61,56 @@ def measure_sqlite(plan: Plan, work_dir: Path, results: report.Results) -> None:
 def measure_mode(
     group: procs.Processes, plan: Plan, mode: str, sdks: list[str], work_dir: Path, results: report.Results
 ) -> None:
-    for sdk in sdks:
-        progress(f"Stepstone with the {sdk} SDK, synchronous={mode}")
-        figures = stepstone_workload.measure(group, plan.workload, sdk=sdk, synchronous=mode, work_dir=work_dir)
-        results.stepstone[(sdk, mode)] = figures
-    for style in yardstick.STYLES:
-        progress(f"DBOS {style} workflows, synchronous={mode}")
-        results.dbos[(style, mode)] = yardstick.measure(
+    """Both systems at one `synchronous` setting. The 10-step latency, the figure with the tightest target,
+    is measured in rounds that alternate Stepstone and DBOS, so a machine that speeds up or slows down
+    over the minutes a run takes (this one's fsync rate moves by a third) weighs on both alike."""
+    sessions = {sdk: stepstone_workload.start(group, sdk=sdk, synchronous=mode, work_dir=work_dir) for sdk in sdks}
+    dbos = {style: yardstick.DbosFigures(style=style) for style in yardstick.STYLES}
+
+    def run_dbos(style: str, *, latency: int, hundred: int, throughput: int) -> None:
+        part = yardstick.measure(
             group,
             style=style,
             synchronous=mode,
             work_dir=work_dir,
-            latency_runs=plan.latency_runs,
-            hundred_runs=plan.hundred_runs,
-            throughput_runs=plan.throughput_runs,
+            latency_runs=latency,
+            hundred_runs=hundred,
+            throughput_runs=throughput,
         )
+        yardstick.add(dbos[style], part)
+
+    try:
+        per_round = -(-plan.latency_runs // plan.rounds)
+        for number in range(1, plan.rounds + 1):
+            progress(f"10-step latency, synchronous={mode}, round {number} of {plan.rounds}")
+            for session in sessions.values():
+                stepstone_workload.latency(session, per_round)
+            for style in yardstick.STYLES:
+                run_dbos(style, latency=per_round, hundred=0, throughput=0)
+        for sdk, session in sessions.items():
+            progress(f"Stepstone with the {sdk} SDK, synchronous={mode}: 100-step runs and throughput")
+            stepstone_workload.rest(session, plan.workload)
+        for style in yardstick.STYLES:
+            progress(f"DBOS {style} workflows, synchronous={mode}: 100-step runs and throughput")
+            run_dbos(style, latency=0, hundred=plan.hundred_runs, throughput=plan.throughput_runs)
+    finally:
+        for session in sessions.values():
+            stepstone_workload.stop(group, session)
+    for sdk, session in sessions.items():
+        results.stepstone[(sdk, mode)] = session.figures
+    for style, figures in dbos.items():
+        results.dbos[(style, mode)] = figures
 
 
 def measure(plan: Plan, sdks: list[str], work_dir: Path, *, quick: bool) -> report.Results:
     results = report.Results(quick=quick)
     with procs.processes(work_dir) as group:
-        progress("baselines: loopback HTTP, HTTP clients, SQLite commits")
+        progress("baselines: loopback HTTP, HTTP clients")
         measure_http(group, plan, results)
-        measure_sqlite(plan, work_dir, results)
         for mode in report.MODES:
             measure_mode(group, plan, mode, sdks, work_dir, results)
+        progress("baseline: SQLite commits")  # last: its burst of fsyncs slows the disk for a while after
+        measure_sqlite(plan, work_dir, results)
     return results
 
 

@@ -12,7 +12,7 @@ import contextlib
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,12 +57,13 @@ class Stack:
 
     @contextlib.contextmanager
     def cpu(self, figures: StepstoneFigures, workload: str) -> Iterator[None]:
-        """Record the engine's and the app's CPU seconds over the block (where /proc can tell)."""
+        """Add the engine's and the app's CPU seconds over the block to the workload's (where /proc can tell)."""
         before = self.cpu_seconds()
         yield
         after = self.cpu_seconds()
         if before is not None and after is not None:
-            figures.cpu_s[workload] = (after[0] - before[0], after[1] - before[1])
+            engine, app = figures.cpu_s.get(workload, (0.0, 0.0))
+            figures.cpu_s[workload] = (engine + after[0] - before[0], app + after[1] - before[1])
 
 
 def start_stack(group: procs.Processes, *, sdk: str, synchronous: str, work_dir: Path) -> Stack:
@@ -166,22 +167,46 @@ def smoke(api: EngineApi, timeout: float) -> None:
         timed_run(api, "bench/ten", timeout)
 
 
-def measure(group: procs.Processes, plan: Plan, *, sdk: str, synchronous: str, work_dir: Path) -> StepstoneFigures:
-    """All three workloads on a fresh engine + app; a stuck SDK is reported in `error`, not raised."""
-    figures = StepstoneFigures(sdk=sdk)
-    stack = start_stack(group, sdk=sdk, synchronous=synchronous, work_dir=work_dir)
+@dataclass
+class Session:
+    """One engine + app pair being measured, and what was measured on it so far."""
+
+    stack: Stack
+    figures: StepstoneFigures
+
+
+def start(group: procs.Processes, *, sdk: str, synchronous: str, work_dir: Path) -> Session:
+    """A fresh engine + app, warmed up (a stuck SDK is reported in `figures.error`, not raised)."""
+    session = Session(start_stack(group, sdk=sdk, synchronous=synchronous, work_dir=work_dir), StepstoneFigures(sdk))
+    _guarded(session, lambda: smoke(session.stack.api, timeout=15))
+    return session
+
+
+def latency(session: Session, runs: int) -> None:
+    """`runs` more 10-step runs (the benchmark interleaves rounds of them with DBOS's)."""
+    with session.stack.cpu(session.figures, "latency"):
+        _guarded(session, lambda: measure_latency(session.stack.api, session.figures, runs))
+
+
+def rest(session: Session, plan: Plan) -> None:
+    """The 100-step runs and the throughput burst."""
+    with session.stack.cpu(session.figures, "hundred"):
+        _guarded(session, lambda: measure_hundred(session.stack.api, session.figures, plan.hundred_runs))
+    with session.stack.cpu(session.figures, "throughput"):
+        _guarded(session, lambda: measure_throughput(session.stack.api, session.figures, plan.throughput_runs))
+
+
+def stop(group: procs.Processes, session: Session) -> None:
+    session.stack.api.close()
+    group.stop(session.stack.engine)
+    group.stop(session.stack.app)
+
+
+def _guarded(session: Session, work: Callable[[], None]) -> None:
+    """Run `work` unless the pair already failed; a timeout marks it failed instead of raising."""
+    if session.figures.error is not None:
+        return
     try:
-        smoke(stack.api, timeout=15)
-        with stack.cpu(figures, "latency"):
-            measure_latency(stack.api, figures, plan.latency_runs)
-        with stack.cpu(figures, "hundred"):
-            measure_hundred(stack.api, figures, plan.hundred_runs)
-        with stack.cpu(figures, "throughput"):
-            measure_throughput(stack.api, figures, plan.throughput_runs)
+        work()
     except RunTimeoutError as err:
-        figures.error = str(err)
-    finally:
-        stack.api.close()
-        group.stop(stack.engine)
-        group.stop(stack.app)
-    return figures
+        session.figures.error = str(err)

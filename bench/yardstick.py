@@ -57,3 +57,12 @@ def measure(
     if code != 0 or not out.exists():
         return DbosFigures(style=style, error=f"exited with code {code}; see {group.log_of(tag)}")
     return DbosFigures(style=style, **json.loads(out.read_text()))
+
+
+def add(total: DbosFigures, part: DbosFigures) -> None:
+    """Fold the figures of one more DBOS process (a latency round, or the other workloads) into `total`."""
+    total.error = total.error or part.error
+    total.latency_s += part.latency_s
+    total.hundred_s += part.hundred_s
+    if part.throughput_runs:
+        total.throughput_runs, total.throughput_s = part.throughput_runs, part.throughput_s
