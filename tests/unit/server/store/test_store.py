@@ -166,3 +166,28 @@ async def test_sqlite_commits_on_the_callers_thread_only_when_quiet_and_nothing_
         assert await blocked and await behind == writer  # quiet, but a script waits for the writer: no overtaking
     finally:
         await store.close()
+
+
+async def test_sqlite_scripts_waiting_together_share_a_commit_and_fail_alone(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "db.sqlite")
+    event = EventRecord(0, "e1", "n", "", "{}", 1, 1)
+    release = threading.Event()
+
+    def failing(tx):  # type: ignore[no-untyped-def]
+        tx.insert_event(event)
+        raise RuntimeError("boom")
+
+    try:
+        blocked = asyncio.ensure_future(store.transact(lambda tx: release.wait(5)))
+        await asyncio.sleep(0)  # it holds the writer thread: the next two wait for it, and share one group
+        waiting = [
+            asyncio.ensure_future(store.transact(failing)),
+            asyncio.ensure_future(store.transact(lambda tx: tx.insert_event(event))),
+        ]
+        await asyncio.sleep(0)
+        release.set()
+        outcomes = await asyncio.gather(blocked, *waiting, return_exceptions=True)
+        assert outcomes[0] is True and isinstance(outcomes[1], RuntimeError)
+        assert await store.read(lambda tx: len(tx.list_events(name=None, cursor=None, limit=10))) == 1
+    finally:
+        await store.close()

@@ -188,6 +188,8 @@ class SqliteStore:
         batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
         if not batch:
             return []
+        if len(batch) == 1:
+            return [self._commit_one(batch[0])]
         results: list[tuple[_Job, bool, Any]] = []
         try:
             self._writer.execute("BEGIN IMMEDIATE")
@@ -210,6 +212,23 @@ class SqliteStore:
             failure = StoreError(f"database write failed: {err}")
             return [(job, False, failure) for job in batch]
         return results
+
+    def _commit_one(self, job: _Job) -> tuple[_Job, bool, Any]:
+        """A lone script needs no savepoint: its failure rolls back the whole transaction."""
+        try:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                value = job.script(cast(Tx, self._tx))
+            except BaseException as err:  # the script's own failure
+                self._writer.execute("ROLLBACK")
+                return job, False, err
+            self._writer.execute("COMMIT")
+        except sqlite3.Error as err:
+            if self._writer.in_transaction:
+                self._writer.execute("ROLLBACK")
+            log.exception("sqlite commit failed", extra={"action": "store.commit_failed"})
+            return job, False, StoreError(f"database write failed: {err}")
+        return job, True, value
 
     # reads
     async def read(self, script: Callable[[Tx], T]) -> T:
