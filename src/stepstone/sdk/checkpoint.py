@@ -24,7 +24,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from stepstone.protocol import call as wire_call
@@ -118,9 +117,9 @@ class Checkpointer:
             if attempt:
                 yield transport.Pause(transport.backoff(attempt - 1))
             reply = yield from transport.authed(call, keys)
-            if isinstance(reply, httpx.Response) and reply.is_success:
+            if isinstance(reply, transport.HttpReply) and reply.is_success:
                 return Ack.SAVED
-            if isinstance(reply, httpx.Response) and reply.status_code == 409:
+            if isinstance(reply, transport.HttpReply) and reply.status_code == 409:
                 return Ack.STALE
         return Ack.FAILED
 

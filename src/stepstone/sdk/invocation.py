@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pydantic
 
 from stepstone.protocol import call as wire_call
@@ -91,7 +90,7 @@ def fetch_state(client: Stepstone, run_id: str) -> transport.Flow[tuple[list[Eve
         reply = yield from transport.authed(call, keys)
         value = _json(reply)
         if not isinstance(value, kind):
-            problem = reply if not isinstance(reply, httpx.Response) else f"status {reply.status_code}"
+            problem = reply if not isinstance(reply, transport.HttpReply) else f"status {reply.status_code}"
             return Refusal.of(500, errors.BodyInvalidError(f"could not fetch the run's {part}: {problem}"))
         found.append(value)
     try:
@@ -101,7 +100,7 @@ def fetch_state(client: Stepstone, run_id: str) -> transport.Flow[tuple[list[Eve
 
 
 def _json(reply: transport.Reply) -> object:
-    if not isinstance(reply, httpx.Response) or not reply.is_success:
+    if not isinstance(reply, transport.HttpReply) or not reply.is_success:
         return None
     try:
         return reply.json()

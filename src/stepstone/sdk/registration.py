@@ -8,8 +8,6 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from stepstone.protocol import config, signing
 from stepstone.sdk import settings, transport
 from stepstone.sdk.function import Function
@@ -69,7 +67,7 @@ def register_flow(
 
 def registered(reply: transport.Reply) -> tuple[int, dict[str, Any]]:
     """The PUT's answer for the engine's reply: 200 on success, else the engine's status and error."""
-    if not isinstance(reply, httpx.Response):
+    if not isinstance(reply, transport.HttpReply):
         return 500, {"code": "registration_failed", "message": f"could not reach the engine: {reply}"}
     if reply.is_success:
         return 200, {"message": "Successfully registered"}

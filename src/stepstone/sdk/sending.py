@@ -6,8 +6,6 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import headers
 from stepstone.sdk import errors, transport
@@ -39,7 +37,7 @@ def send_flow(client: Stepstone, events: wire_events.Event | list[wire_events.Ev
         if attempt:
             yield transport.Pause(transport.backoff(attempt - 1))
         reply = yield call
-        if isinstance(reply, httpx.Response) and reply.status_code < 500:
+        if isinstance(reply, transport.HttpReply) and reply.status_code < 500:
             break
     return _ids(reply)
 
@@ -64,7 +62,7 @@ def _payload(event: wire_events.Event, now_ms: int) -> dict[str, Any]:
 
 
 def _ids(reply: transport.Reply) -> list[str]:
-    if not isinstance(reply, httpx.Response):
+    if not isinstance(reply, transport.HttpReply):
         raise errors.SendEventsError(f"could not reach the event API: {reply}", [])
     try:
         body = reply.json()
