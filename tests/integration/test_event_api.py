@@ -118,3 +118,4 @@ async def test_an_engine_failure_while_storing_events_is_a_json_500_without_the_
     assert response.json() == {"error": "internal error: the engine logged the details", "status": 500}
     assert "the disk is on fire" in caplog.text and "/e/<redacted>" in caplog.text
     assert "secret-key" not in caplog.text
+    assert harness.engine.requests_in_flight == 0  # counted down on failures too (it decides quiet commits)
