@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,11 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import psycopg
 
 from bench import cpu, logs, multi_report, postgres, procs
 from bench.engine_api import EngineApi, RunTimeoutError, stamp
-from bench.multi import busy_now
 from bench.multi_workload import CHUNK, POLL_SECONDS, Setup, store
 from bench.report import num, section
 from bench.stats import median, ratio
@@ -325,20 +322,16 @@ def measure_store(group: procs.Processes, plan: Plan, setup: Setup, work_dir: Pa
             except (RuntimeError, OSError, httpx.HTTPError) as err:
                 exited = ", ".join(running.exited()) or "none"
                 results.warm_errors[(setup.key, variant.key)] = f"{err}; exited: {exited}"
-                progress(f"{setup.key} {variant.key}: warm-up failed: {err}")
+                procs.progress(f"{setup.key} {variant.key}: warm-up failed: {err}")
         for round_ in range(plan.rounds):
             order = usable if round_ % 2 == 0 else usable[::-1]  # alternate, so drift affects all alike
             for variant in order:
-                progress(f"{STORE_NAMES[setup.key]}, round {round_ + 1} of {plan.rounds}: {variant.key}")
+                procs.progress(f"{STORE_NAMES[setup.key]}, round {round_ + 1} of {plan.rounds}: {variant.key}")
                 figures = measure_variant(running, setup, variant, plan.runs, round_)
                 results.measured.append(figures)
                 if figures.error:
-                    progress(f"failed: {figures.error}")
+                    procs.progress(f"failed: {figures.error}")
                     usable.remove(variant)  # a failed variant is not measured again: time is bounded
-
-
-def progress(message: str) -> None:
-    print(f"… {message}", file=sys.stderr, flush=True)
 
 
 # The report.
@@ -452,31 +445,22 @@ def main(argv: list[str] | None = None) -> int:
     procs.interrupt_on_sigterm()
     work_dir = Path(tempfile.mkdtemp(prefix="stepstone-bench-flow-"))
     command = " ".join([".venv/bin/python -m bench.flow", *(argv if argv is not None else sys.argv[1:])])
-    results = FlowResults(quick=args.quick, plan=plan, command=command, busy_before=busy_now())
+    results = FlowResults(quick=args.quick, plan=plan, command=command, busy_before=procs.busy_now())
     started = time.monotonic()
-    try:
+
+    def measure() -> None:
         with procs.processes(work_dir) as group:
             for setup in STORES:
                 measure_store(group, plan, setup, work_dir, results)
-    except KeyboardInterrupt:
-        print(f"interrupted; logs are in {work_dir}", file=sys.stderr)
-        return 130
-    except procs.StartError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except psycopg.OperationalError as err:
-        dsn = postgres.describe(postgres.server_dsn())
-        print(f"error: PostgreSQL at {dsn}: {err}; set ${postgres.ENV} to a server's DSN", file=sys.stderr)
-        return 1
+
+    code = postgres.guarded(measure, work_dir)
+    if code is not None:
+        return code
     results.elapsed_s = time.monotonic() - started
-    text = render(results)
-    print(text)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    if results.warm_errors or any(m.error or any(map(multi_report.is_error, m.logged)) for m in results.measured):
-        print(f"logs are in {work_dir}", file=sys.stderr)
-    else:
-        shutil.rmtree(work_dir, ignore_errors=True)
+    keep_logs = results.warm_errors or any(
+        m.error or any(map(multi_report.is_error, m.logged)) for m in results.measured
+    )
+    procs.publish(render(results), out, work_dir, keep_logs=bool(keep_logs))
     return 0
 
 

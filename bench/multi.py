@@ -9,14 +9,11 @@ PostgreSQL and SQLite commit rates measured in the same run; prints a markdown r
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import psycopg
 
 from bench import baselines, multi_report, multi_workload, postgres, procs
 from bench.multi_workload import Setup
@@ -54,31 +51,19 @@ def measure_commits(plan: Plan, server: str, work_dir: Path, results: multi_repo
     )
 
 
-def busy_now(seconds: float = 1.0) -> float:
-    """The share of the machine's CPU time that was busy over the next `seconds`."""
-    busy, total = procs.machine_cpu()
-    time.sleep(seconds)
-    busy_after, total_after = procs.machine_cpu()
-    return (busy_after - busy) / (total_after - total)
-
-
 def measure(plan: Plan, server: str, work_dir: Path, *, quick: bool) -> multi_report.MultiResults:
-    results = multi_report.MultiResults(quick=quick, runs=plan.runs, setups=SETUPS, busy_before=busy_now())
-    progress("raw commit rates: PostgreSQL (1 and 3 connections), SQLite")
+    results = multi_report.MultiResults(quick=quick, runs=plan.runs, setups=SETUPS, busy_before=procs.busy_now())
+    procs.progress("raw commit rates: PostgreSQL (1 and 3 connections), SQLite")
     measure_commits(plan, server, work_dir, results)
     with procs.processes(work_dir) as group:
         for round_ in range(plan.rounds):
             for setup in SETUPS:
-                progress(f"round {round_ + 1} of {plan.rounds}: {setup.label}")
+                procs.progress(f"round {round_ + 1} of {plan.rounds}: {setup.label}")
                 figures = multi_workload.measure(group, setup, plan.runs, work_dir=work_dir, server=server)
                 results.figures.append(figures)
                 if figures.error:
-                    progress(f"failed: {figures.error}")
+                    procs.progress(f"failed: {figures.error}")
     return results
-
-
-def progress(message: str) -> None:
-    print(f"… {message}", file=sys.stderr, flush=True)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -90,21 +75,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def run(plan: Plan, work_dir: Path, *, quick: bool) -> multi_report.MultiResults | int:
     """The results, or the exit code when the benchmark could not run."""
-    server = postgres.server_dsn()
-    try:
-        return measure(plan, server, work_dir, quick=quick)
-    except KeyboardInterrupt:
-        print(f"interrupted; logs are in {work_dir}", file=sys.stderr)
-        return 130
-    except procs.StartError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except psycopg.OperationalError as err:
-        print(
-            f"error: PostgreSQL at {postgres.describe(server)}: {err}; set ${postgres.ENV} to a server's DSN",
-            file=sys.stderr,
-        )
-        return 1
+    return postgres.guarded(lambda: measure(plan, postgres.server_dsn(), work_dir, quick=quick), work_dir)
 
 
 def errors_logged(figures: multi_workload.MultiFigures) -> bool:
@@ -123,14 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(results, int):
         return results
     results.elapsed_s = time.monotonic() - started
-    text = multi_report.render(results)
-    print(text)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    if any(f.error or errors_logged(f) for f in results.figures):
-        print(f"logs are in {work_dir}", file=sys.stderr)
-    else:
-        shutil.rmtree(work_dir, ignore_errors=True)
+    keep_logs = any(f.error or errors_logged(f) for f in results.figures)
+    procs.publish(multi_report.render(results), out, work_dir, keep_logs=keep_logs)
     return 0
 
 

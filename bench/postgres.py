@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 from psycopg import conninfo
 
 from bench import procs
 
+T = TypeVar("T")
 ENV = "STEPSTONE_TEST_POSTGRES_DSN"
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 SAMPLE_SECONDS = 0.05
@@ -141,3 +145,12 @@ class WaitSampler:
         for found in window:
             total.update(found)
         return {what: count / len(window) for what, count in total.most_common()}
+
+
+def guarded(work: Callable[[], T], work_dir: Path) -> T | int:
+    """`procs.guarded`, and exit code 1 with the server named when PostgreSQL cannot be reached."""
+    try:
+        return procs.guarded(work, work_dir)
+    except psycopg.OperationalError as err:
+        print(f"error: PostgreSQL at {describe(server_dsn())}: {err}; set ${ENV} to a server's DSN", file=sys.stderr)
+        return 1

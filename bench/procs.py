@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,9 +17,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 import httpx
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 STOP_TIMEOUT = 8.0
@@ -165,3 +168,38 @@ def processes(log_dir: Path) -> Iterator[Processes]:
         yield group
     finally:
         group.stop_all()
+
+
+def progress(message: str) -> None:
+    print(f"… {message}", file=sys.stderr, flush=True)
+
+
+def busy_now(seconds: float = 1.0) -> float:
+    """The share of the machine's CPU time that was busy over the next `seconds`."""
+    busy, total = machine_cpu()
+    time.sleep(seconds)
+    busy_after, total_after = machine_cpu()
+    return (busy_after - busy) / (total_after - total)
+
+
+def guarded(work: Callable[[], T], work_dir: Path) -> T | int:
+    """`work()`, or the exit code when it was interrupted or a process did not start (said on stderr)."""
+    try:
+        return work()
+    except KeyboardInterrupt:
+        print(f"interrupted; logs are in {work_dir}", file=sys.stderr)
+        return 130
+    except StartError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def publish(text: str, out: Path, work_dir: Path, *, keep_logs: bool) -> None:
+    """Print the report and write it to `out`; keep the logs (and say where) only when something failed."""
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    if keep_logs:
+        print(f"logs are in {work_dir}", file=sys.stderr)
+    else:
+        shutil.rmtree(work_dir, ignore_errors=True)

@@ -8,7 +8,6 @@ HTTP, with each SDK) and DBOS (in-process workflows); prints a markdown report a
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -82,16 +81,16 @@ def measure_mode(
     try:
         per_round = -(-plan.latency_runs // plan.rounds)
         for number in range(1, plan.rounds + 1):
-            progress(f"10-step latency, synchronous={mode}, round {number} of {plan.rounds}")
+            procs.progress(f"10-step latency, synchronous={mode}, round {number} of {plan.rounds}")
             for session in sessions.values():
                 stepstone_workload.latency(session, per_round)
             for style in yardstick.STYLES:
                 run_dbos(style, latency=per_round, hundred=0, throughput=0)
         for sdk, session in sessions.items():
-            progress(f"Stepstone with the {sdk} SDK, synchronous={mode}: 100-step runs and throughput")
+            procs.progress(f"Stepstone with the {sdk} SDK, synchronous={mode}: 100-step runs and throughput")
             stepstone_workload.rest(session, plan.workload)
         for style in yardstick.STYLES:
-            progress(f"DBOS {style} workflows, synchronous={mode}: 100-step runs and throughput")
+            procs.progress(f"DBOS {style} workflows, synchronous={mode}: 100-step runs and throughput")
             run_dbos(style, latency=0, hundred=plan.hundred_runs, throughput=plan.throughput_runs)
     finally:
         for session in sessions.values():
@@ -105,17 +104,13 @@ def measure_mode(
 def measure(plan: Plan, sdks: list[str], work_dir: Path, *, quick: bool) -> report.Results:
     results = report.Results(quick=quick)
     with procs.processes(work_dir) as group:
-        progress("baselines: loopback HTTP, HTTP clients")
+        procs.progress("baselines: loopback HTTP, HTTP clients")
         measure_http(group, plan, results)
         for mode in report.MODES:
             measure_mode(group, plan, mode, sdks, work_dir, results)
-        progress("baseline: SQLite commits")  # last: its burst of fsyncs slows the disk for a while after
+        procs.progress("baseline: SQLite commits")  # last: its burst of fsyncs slows the disk for a while after
         measure_sqlite(plan, work_dir, results)
     return results
-
-
-def progress(message: str) -> None:
-    print(f"… {message}", file=sys.stderr, flush=True)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -138,23 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     procs.interrupt_on_sigterm()
     work_dir = Path(tempfile.mkdtemp(prefix="stepstone-bench-"))
     started = time.monotonic()
-    try:
-        results = measure(plan, args.sdk or ["stepstone", "inngest"], work_dir, quick=args.quick)
-    except KeyboardInterrupt:
-        print(f"interrupted; logs are in {work_dir}", file=sys.stderr)
-        return 130
-    except procs.StartError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    results = procs.guarded(
+        lambda: measure(plan, args.sdk or ["stepstone", "inngest"], work_dir, quick=args.quick), work_dir
+    )
+    if isinstance(results, int):
+        return results
     results.elapsed_s = time.monotonic() - started
     text = report.render(results, plan.throughput_runs)
-    print(text)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    if report.failures(results):
-        print(f"logs are in {work_dir}", file=sys.stderr)
-    else:
-        shutil.rmtree(work_dir, ignore_errors=True)
+    procs.publish(text, out, work_dir, keep_logs=bool(report.failures(results)))
     return 0
 
 

@@ -82,15 +82,22 @@ class Checkpointer:
         """Keep a step's op until the function's next move: the next step's body, or its answer."""
         self.held = op
 
-    def take(self) -> dict[str, Any] | None:
-        """The held op, if any (it is no longer held): POST it with `flow`, or answer it."""
+    def save_held(self) -> transport.Flow[outcomes.Outcome | None]:
+        """POST the held op, if any. None when the function may go on; else how the request ends."""
         op, self.held = self.held, None
-        return op
+        if op is None:
+            return None
+        ack = yield from self.flow(op)
+        return self.settle(ack, op)
 
-    def completing(self, outcome: outcomes.Completed) -> outcomes.Outcome:
-        """The answer of a function that returned: its held step, if any, then `RunComplete`."""
-        op = self.take()
-        return outcome if op is None else outcomes.Reported([op, run_complete(outcome.output)])
+    def answer(self, outcome: outcomes.Outcome) -> transport.Flow[outcomes.Outcome]:
+        """The request's answer: a return carries the held step, then `RunComplete`; any other answer
+        goes once the held step is saved."""
+        if isinstance(outcome, outcomes.Completed):
+            op, self.held = self.held, None
+            return outcome if op is None else outcomes.Reported([op, run_complete(outcome.output)])
+        ending = yield from self.save_held()
+        return ending or outcome
 
     def rediscover(self, step_hashed_id: str) -> outcomes.Reported:
         """End the request and have the engine call again from the next step."""

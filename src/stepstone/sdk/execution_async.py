@@ -79,20 +79,14 @@ class AsyncExecution(Runner):
         return result
 
     async def _save_held(self) -> outcomes.Outcome | None:
-        """POST the held step, if any; the outcome that ends the request when that failed."""
-        checkpointer = self.checkpointer
-        op = checkpointer.take() if checkpointer is not None else None
-        if checkpointer is None or op is None:
+        if self.checkpointer is None:
             return None
-        ack = await transport.drive(checkpointer.flow(op), self.client.http())
-        return checkpointer.settle(ack, op)
+        return await transport.drive(self.checkpointer.save_held(), self.client.http())
 
     async def _answer(self, outcome: outcomes.Outcome) -> outcomes.Outcome:
-        """The request's answer: a return carries the held step; anything else waits until it is saved."""
-        checkpointer = self.checkpointer
-        if checkpointer is not None and isinstance(outcome, outcomes.Completed):
-            return checkpointer.completing(outcome)
-        return await self._save_held() or outcome
+        if self.checkpointer is None:
+            return outcome
+        return await transport.drive(self.checkpointer.answer(outcome), self.client.http())
 
     async def _invoke(self, call: StepCall) -> Any:
         assert call.handler is not None

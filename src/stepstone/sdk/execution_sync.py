@@ -25,9 +25,9 @@ class SyncExecution(Runner):
     def run(self) -> outcomes.Outcome:
         """Run the function; a return carries the held step, anything else waits until it is saved."""
         outcome = self._run()
-        if self.checkpointer is not None and isinstance(outcome, outcomes.Completed):
-            return self.checkpointer.completing(outcome)
-        return self._save_held() or outcome
+        if self.checkpointer is None:
+            return outcome
+        return transport.drive_sync(self.checkpointer.answer(outcome), self.client.http_sync())
 
     def _run(self) -> outcomes.Outcome:
         try:
@@ -69,12 +69,9 @@ class SyncExecution(Runner):
         return result
 
     def _save_held(self) -> outcomes.Outcome | None:
-        """POST the held step, if any; the outcome that ends the request when that failed."""
-        checkpointer = self.checkpointer
-        op = checkpointer.take() if checkpointer is not None else None
-        if checkpointer is None or op is None:
+        if self.checkpointer is None:
             return None
-        return checkpointer.settle(transport.drive_sync(checkpointer.flow(op), self.client.http_sync()), op)
+        return transport.drive_sync(self.checkpointer.save_held(), self.client.http_sync())
 
     def _invoke(self, call: StepCall) -> Any:
         assert call.handler is not None

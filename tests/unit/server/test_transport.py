@@ -103,19 +103,25 @@ async def test_a_pooled_connection_the_app_closed_is_replaced_by_a_new_one() -> 
         await app.stop()
 
 
-async def test_an_app_that_always_closes_fails_after_three_attempts() -> None:
-    app = App(lambda n: None)
+async def failed_call(app: App, *, timeout: float = 10) -> TransportError:
+    """The error of one call to `app` (which is started and stopped around it)."""
     transport = AiohttpTransport()
     try:
         url = await app.start()
         with pytest.raises(TransportError) as caught:
-            await call(transport, url)
-        assert caught.value.kind == "protocol"
-        assert str(caught.value).startswith("the request to the app failed: ")
-        assert app.requests == 3
+            await call(transport, url, timeout=timeout)
+        return caught.value
     finally:
         await transport.close()
         await app.stop()
+
+
+async def test_an_app_that_always_closes_fails_after_three_attempts() -> None:
+    app = App(lambda n: None)
+    error = await failed_call(app)
+    assert error.kind == "protocol"
+    assert str(error).startswith("the request to the app failed: ")
+    assert app.requests == 3
 
 
 async def test_an_app_that_is_down_is_not_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,27 +152,11 @@ async def test_an_app_that_is_down_is_not_sent_again(monkeypatch: pytest.MonkeyP
 async def test_a_body_cut_short_is_not_sent_again() -> None:
     # headers announcing 100 bytes, then 10 of them, then the connection is closed
     app = App(lambda n: b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", keep_alive=False)
-    transport = AiohttpTransport()
-    try:
-        url = await app.start()
-        with pytest.raises(TransportError) as caught:
-            await call(transport, url)
-        assert caught.value.kind == "protocol"
-        assert app.requests == 1
-    finally:
-        await transport.close()
-        await app.stop()
+    assert (await failed_call(app)).kind == "protocol"
+    assert app.requests == 1
 
 
 async def test_a_timeout_is_not_sent_again() -> None:
     app = App(lambda n: SILENCE)
-    transport = AiohttpTransport()
-    try:
-        url = await app.start()
-        with pytest.raises(TransportError) as caught:
-            await call(transport, url, timeout=0.5)
-        assert caught.value.kind == "timeout"
-        assert app.requests == 1
-    finally:
-        await transport.close()
-        await app.stop()
+    assert (await failed_call(app, timeout=0.5)).kind == "timeout"
+    assert app.requests == 1

@@ -188,23 +188,12 @@ class SqliteStore:
         batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
         if not batch:
             return []
-        if len(batch) == 1:
-            return [self._commit_one(batch[0])]
-        results: list[tuple[_Job, bool, Any]] = []
         try:
             self._writer.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                self._writer.execute("SAVEPOINT script")
-                try:
-                    value = job.script(cast(Tx, self._tx))
-                except BaseException as err:  # the script's own failure: undo it alone
-                    self._writer.execute("ROLLBACK TO script")
-                    self._writer.execute("RELEASE script")
-                    results.append((job, False, err))
-                else:
-                    self._writer.execute("RELEASE script")
-                    results.append((job, True, value))
-            self._writer.execute("COMMIT")
+            # A lone script needs no savepoint: its failure rolls back the whole transaction.
+            results = [self._run_script(job, savepoint=len(batch) > 1) for job in batch]
+            if self._writer.in_transaction:
+                self._writer.execute("COMMIT")
         except sqlite3.Error as err:
             if self._writer.in_transaction:
                 self._writer.execute("ROLLBACK")
@@ -213,21 +202,20 @@ class SqliteStore:
             return [(job, False, failure) for job in batch]
         return results
 
-    def _commit_one(self, job: _Job) -> tuple[_Job, bool, Any]:
-        """A lone script needs no savepoint: its failure rolls back the whole transaction."""
+    def _run_script(self, job: _Job, *, savepoint: bool) -> tuple[_Job, bool, Any]:
+        if savepoint:
+            self._writer.execute("SAVEPOINT script")
         try:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                value = job.script(cast(Tx, self._tx))
-            except BaseException as err:  # the script's own failure
+            value = job.script(cast(Tx, self._tx))
+        except BaseException as err:  # the script's own failure: undo it alone
+            if savepoint:
+                self._writer.execute("ROLLBACK TO script")
+                self._writer.execute("RELEASE script")
+            else:
                 self._writer.execute("ROLLBACK")
-                return job, False, err
-            self._writer.execute("COMMIT")
-        except sqlite3.Error as err:
-            if self._writer.in_transaction:
-                self._writer.execute("ROLLBACK")
-            log.exception("sqlite commit failed", extra={"action": "store.commit_failed"})
-            return job, False, StoreError(f"database write failed: {err}")
+            return job, False, err
+        if savepoint:
+            self._writer.execute("RELEASE script")
         return job, True, value
 
     # reads
