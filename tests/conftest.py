@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,10 @@ def postgres_admin_dsn() -> Iterator[str]:
     dsn = postgres.admin_dsn()
     try:
         postgres.make_template(dsn)
-    except Exception as err:  # the DSN was given: an unreachable server is a failure, not a skip
-        pytest.fail(f"PostgreSQL at {os.environ.get(postgres.ENV)} is not usable: {err}")
+    except Exception as err:  # the server answered: a template it cannot make is a failure, not a skip
+        pytest.fail(f"PostgreSQL at {dsn} is not usable: {err}")
     yield dsn
+    postgres.drop_template(dsn)
 
 
 @pytest.fixture

@@ -1,11 +1,17 @@
 """PostgreSQL for tests: a migrated template database, cloned for each test.
 
-Tests that need PostgreSQL read its address from STEPSTONE_TEST_POSTGRES_DSN (`.ci/run` sets it and
-fails when the server is unreachable). Without it they are skipped, saying how to run them.
+The server is `$STEPSTONE_TEST_POSTGRES_DSN`, by default the local one (`postgresql://postgres@127.0.0.1:5432/test`,
+as on the development machines and in CI), so the README's test command runs the PostgreSQL tests wherever a
+server is there. When the default server cannot be reached, the tests are skipped, saying why, except in CI
+(`CI=true`), where they fail; a DSN given explicitly must work.
+
+Each test session makes its own template (named after its process id), so two sessions on one machine do
+not drop each other's template.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,16 +20,36 @@ from contextlib import contextmanager
 import pytest
 
 ENV = "STEPSTONE_TEST_POSTGRES_DSN"
-TEMPLATE = "stepstone_test_template"
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+TEMPLATE = f"stepstone_test_template_{os.getpid()}"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def admin_dsn() -> str:
-    dsn = os.environ.get(ENV)
-    if not dsn and os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"CI is set but {ENV} is not: PostgreSQL tests must run in CI (.ci/run sets it)")
-    if not dsn:
-        pytest.skip(f"PostgreSQL tests need {ENV}=postgresql://user@host:port/db (CI sets it)")
-    return dsn
+    """The server's DSN; skips (outside CI) when the default server is not there."""
+    given = os.environ.get(ENV)
+    dsn = given or DEFAULT_DSN
+    problem = _reach_problem(dsn)
+    if problem is None:
+        return dsn
+    if given:
+        pytest.fail(f"PostgreSQL at {ENV}={given} cannot be reached: {problem}")
+    if in_ci():
+        pytest.fail(f"CI is set and PostgreSQL at {dsn} cannot be reached ({problem}): PostgreSQL tests must run in CI")
+    pytest.skip(f"no PostgreSQL at {dsn} ({problem}); start one there or set {ENV}")
+
+
+def _reach_problem(dsn: str) -> str | None:
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, connect_timeout=5):
+            return None
+    except psycopg.Error as err:
+        return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def with_dbname(dsn: str, dbname: str) -> str:
@@ -43,14 +69,16 @@ def _admin_execute(dsn: str, *statements: str) -> None:
 
 
 def make_template(dsn: str) -> None:
-    """Create the migrated template database (once per test session)."""
+    """Create this session's migrated template database."""
     from stepstone.server.store.postgres.store import PostgresStore
 
     _admin_execute(dsn, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)", f"CREATE DATABASE {TEMPLATE}")
     store = PostgresStore(with_dbname(dsn, TEMPLATE), pool_size=1)
-    import asyncio
-
     asyncio.run(store.close())
+
+
+def drop_template(dsn: str) -> None:
+    _admin_execute(dsn, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
 
 
 @contextmanager
