@@ -39,7 +39,10 @@ def parse_duration(text: str) -> timedelta:
         pos = match.end()
     if pos != len(value) or pos == 0:
         raise ValueError(f"invalid duration {text!r}: expected a number and a unit, e.g. '30s', '5m', '1h30m'")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"invalid duration {text!r}: too long") from None
 
 
 def format_duration(delta: timedelta) -> str:

@@ -7,24 +7,29 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepstone.protocol import headers as h
-from stepstone.server.api import events, register, rest, sdk, system
+from stepstone.server.api import events, inputs, register, rest, sdk, system
 from stepstone.server.api.common import error
 from stepstone.server.engine import Engine
+from stepstone.server.store.base import UnstorableValueError
 
 access_log = logging.getLogger("stepstone.access")
 _ERROR = {"action": "http.error"}
 FastPath = Callable[[bytes, dict[bytes, bytes]], Awaitable[Response]]  # (body, headers) -> answer
 log = logging.getLogger("stepstone.api")
 _EVENT_KEY_PATH = re.compile(r"^/e/[^/]+")
+SWAGGER_ASSETS = str(resources.files("fastapi_offline") / "static")  # Swagger UI's dist files
 
 EVENT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -54,7 +59,8 @@ class ServerKindAndAccessLog:
 
     Events and checkpoints (one request per step an SDK runs) are answered here, ahead of the
     framework's routing and middleware stack, which cost more than storing a step. Their routes
-    stay declared for the OpenAPI document.
+    stay declared for the OpenAPI document. Every request first meets `inputs.screen` (cross-site,
+    content type, size), and a body is read only up to the size limit.
     """
 
     def __init__(self, app: ASGIApp, engine: Engine) -> None:
@@ -79,26 +85,53 @@ class ServerKindAndAccessLog:
             await send(message)
 
         try:
-            fast = self._fast_path(scope)
-            if fast is None:
-                await self.app(scope, receive, send_with_header)
-            else:
-                await self._answer(fast, scope, receive, send_with_header)
+            await self._dispatch(scope, receive, send_with_header)
         finally:
             self.engine.requests_in_flight -= 1
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
+                path, millis = redact_path(scope["path"]), round((time.perf_counter() - started) * 1000, 1)
+                # A sync logs what it changed (`stepstone.sync`); `-u` apps sync again every few seconds.
+                level = logging.DEBUG if status == 200 and path == "/fn/register" else logging.INFO
+                access_log.log(
+                    level,
                     "%s %s %d %.1fms",
                     scope["method"],
-                    redact_path(scope["path"]),
+                    path,
                     status,
-                    (time.perf_counter() - started) * 1000,
-                    extra={"action": "http.request"},
+                    millis,
+                    extra={
+                        "action": "http.request",
+                        "method": scope["method"],
+                        "path": path,
+                        "status": status,
+                        "duration_ms": millis,
+                    },
                 )
 
-    async def _answer(self, fast: FastPath, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse what the headers rule out, then answer on a fast path or hand over to the routes."""
+        limit = self.engine.settings.limits.max_request_bytes
+        refused = inputs.screen(scope, limit)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        fast = self._fast_path(scope)
+        if fast is None and scope["method"] not in inputs.STATE_CHANGING:
+            await self.app(scope, receive, send)
+            return
+        body = await inputs.read_body(receive, limit)
+        if body is None:
+            await inputs.too_large(limit)(scope, receive, send)
+        elif fast is None:
+            await self.app(scope, inputs.replay(body, receive), send)
+        else:
+            await self._answer(fast, body, scope, receive, send)
+
+    async def _answer(self, fast: FastPath, body: bytes, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            answer = await fast(await _body(receive), dict(scope["headers"]))
+            answer = await fast(body, dict(scope["headers"]))
+        except UnstorableValueError as err:
+            answer = unstorable(err)
         except Exception:
             log.exception("unexpected error on %s %s", scope["method"], redact_path(scope["path"]), extra=_ERROR)
             answer = error(500, "internal error: the engine logged the details")
@@ -120,18 +153,30 @@ class ServerKindAndAccessLog:
         return None
 
 
-async def _body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
+def unstorable(err: UnstorableValueError) -> Response:
+    return error(400, f"invalid request: a value cannot be stored: {err}")
 
 
 def _header(headers: dict[bytes, bytes], name: str) -> str | None:
     value = headers.get(name.encode())
     return value.decode("latin-1") if value is not None else None
+
+
+def serve_docs(app: FastAPI) -> None:
+    """`/docs`: Swagger UI on assets served from `/docs/assets/` (a package's files, no CDN: it works offline)."""
+    app.mount("/docs/assets", StaticFiles(directory=SWAGGER_ASSETS), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> Response:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} API",
+            swagger_js_url=f"{root}/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs/assets/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},  # else the page asks an online validator
+        )
 
 
 def create_app(engine: Engine, *, manage_engine: bool = False, release_all_leases: bool = False) -> FastAPI:
@@ -152,11 +197,12 @@ def create_app(engine: Engine, *, manage_engine: bool = False, release_all_lease
         summary="Event-driven durable functions, wire-compatible with the Inngest SDKs.",
         version="0.1.0",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by `serve_docs`, with local assets
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.engine = engine
+    serve_docs(app)
     for router in (events.router, register.router, sdk.router, rest.router, system.router):
         app.include_router(router)
 
@@ -169,6 +215,10 @@ def create_app(engine: Engine, *, manage_engine: bool = False, release_all_lease
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()))
         return error(400, f"invalid request: {where}: {first.get('msg')}")
+
+    @app.exception_handler(UnstorableValueError)
+    async def unstorable_value(_: Request, exc: UnstorableValueError) -> Response:
+        return unstorable(exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

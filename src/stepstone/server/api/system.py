@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from stepstone.protocol import durations
+from stepstone.server import clock
 from stepstone.server.api.common import JSONAnswer, engine_of, error
 
 router = APIRouter(tags=["system"])
@@ -34,11 +37,18 @@ async def dev_info(request: Request) -> Response:
     )
 
 
+# How far ahead of the real time the dev clock may run, so that every time the engine computes from
+# it (a year-long sleep past it included) stays a valid date.
+MAX_CLOCK_OFFSET = timedelta(days=100 * 365)
+
+
 class ClockAdvance(BaseModel):
     """Move the engine clock forward: give `seconds` or a `duration` such as `"1h30m"`."""
 
-    seconds: float | None = Field(default=None, ge=0)
-    duration: str | None = None
+    seconds: float | None = Field(
+        default=None, ge=0, le=MAX_CLOCK_OFFSET.total_seconds(), allow_inf_nan=False, description="at most 100 years"
+    )
+    duration: str | None = Field(default=None, description='e.g. "10m", "1h30m", "2d" (at most 100 years)')
 
 
 @router.post("/dev/clock/advance", summary="Dev mode: move the engine clock forward (every engine process)")
@@ -46,12 +56,18 @@ async def advance_clock(body: ClockAdvance, request: Request) -> Response:
     engine = engine_of(request)
     if not engine.settings.dev:
         return error(404, "not found")
+    if not isinstance(engine.clock, clock.OffsetClock):
+        return error(409, "this engine's clock cannot be moved: it is not the dev clock")
     try:
         seconds = (
             body.seconds if body.seconds is not None else durations.parse_duration(body.duration or "").total_seconds()
         )
     except ValueError as err:
         return error(400, str(err))
-    offset = await engine.advance_clock(int(seconds * 1000))
+    millis = int(seconds * 1000)
+    if engine.clock.offset_ms + millis > MAX_CLOCK_OFFSET / timedelta(milliseconds=1):
+        days = engine.clock.offset_ms // 86_400_000
+        return error(400, f"the dev clock runs at most 100 years ahead of the real time (it is {days} days ahead now)")
+    offset = await engine.advance_clock(millis)
     now = durations.format_time(durations.from_millis(engine.clock.now_ms()))
     return JSONAnswer({"offset_ms": offset, "now": now})
