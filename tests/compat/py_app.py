@@ -8,6 +8,10 @@ loses its first answer). `tests/compat/ts/app.mjs` implements the same functions
 SDK; the suite sends the same events to both.
 
 `POST /send {"events": [...], "lossy": bool}` sends events with the SDK's own `client.send`.
+
+The client's middleware notes `<order_token> after_send_events` when a `send` of an event carrying
+`data.order_token` has returned, and `<order_token> transform_input` when a function called for such an
+event starts: the order the official SDK's own tests expect is send first, then the function.
 """
 
 from __future__ import annotations
@@ -26,17 +30,36 @@ from inngest.experimental.ai import openai as ai_openai
 APP_ID = os.environ.get("COMPAT_APP_ID", "compat-py")
 LOG = Path(os.environ.get("COMPAT_LOG", "compat.log"))
 ORIGIN = os.environ.get("COMPAT_ORIGIN", "http://127.0.0.1:8000")
-client = inngest.Inngest(app_id=APP_ID)
-lossy_client = (
-    inngest.Inngest(app_id=APP_ID, event_api_base_url=os.environ["COMPAT_LOSSY_URL"])
-    if os.environ.get("COMPAT_LOSSY_URL")
-    else None
-)
 
 
 def note(token: str, label: str) -> None:
     with LOG.open("a") as log:
         log.write(f"{token} {label}\n")
+
+
+class OrderMiddleware(inngest.Middleware):
+    """Notes when a send returns and when a function starts, for events carrying `data.order_token`."""
+
+    tokens: tuple[str, ...] = ()
+
+    async def before_send_events(self, events: list[inngest.Event]) -> None:
+        self.tokens = tuple(str(event.data["order_token"]) for event in events if "order_token" in event.data)
+
+    async def after_send_events(self, result: Any) -> None:
+        for token in self.tokens:
+            note(token, "after_send_events")
+
+    async def transform_input(self, ctx: Any, function: Any, steps: Any) -> None:
+        if "order_token" in ctx.event.data:
+            note(str(ctx.event.data["order_token"]), "transform_input")
+
+
+client = inngest.Inngest(app_id=APP_ID, middleware=[OrderMiddleware])
+lossy_client = (
+    inngest.Inngest(app_id=APP_ID, event_api_base_url=os.environ["COMPAT_LOSSY_URL"])
+    if os.environ.get("COMPAT_LOSSY_URL")
+    else None
+)
 
 
 def noted(token: str, label: str) -> bool:

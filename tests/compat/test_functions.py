@@ -194,6 +194,14 @@ def test_wildcard_trigger(stack: Stack, token: str) -> None:
     assert run["output"] == {"name": "compat/wild.card"}
 
 
+@compat("Events", "the SDK's `send` returns before the function it triggered starts (client middleware)")
+def test_send_returns_before_the_function_starts(stack: Stack, token: str) -> None:
+    # The app's client middleware notes `after_send_events` and `transform_input` (py_app.py, ts/app.mjs).
+    event_id = stack.send("compat/child", n=1, order_token=token)
+    stack.engine.wait_run(event_id)
+    assert stack.app.notes_of(token) == ["after_send_events", "transform_input"]
+
+
 @compat("Events", "an event `id` starts a function once (idempotent sends)")
 def test_an_event_id_starts_a_function_once(stack: Stack, token: str) -> None:
     event = {"name": "compat/child", "id": f"order-{token}", "data": {"n": 4}}

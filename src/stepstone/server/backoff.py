@@ -18,7 +18,10 @@ _MAX_RETRY_AFTER_MS = 24 * 3600 * 1000
 
 
 def max_attempts(retries: int | None) -> int:
-    """Attempts per step for a configured retry count (default 4, clamped to 0..20), plus the first."""
+    """Attempts per step for a configured retry count (default 4, clamped to 0..20), plus the first.
+
+    Inngest clamps too; a sync over 20 is accepted and says so (`registry.sync_warnings`).
+    """
     count = DEFAULT_RETRIES if retries is None else min(max(retries, 0), MAX_RETRIES)
     return count + 1
 

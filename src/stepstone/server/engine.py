@@ -8,17 +8,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from stepstone.protocol import config as wire
+from stepstone.protocol import events as wire_events
 from stepstone.protocol import opcodes
 from stepstone.server import apps, clock, flow, ingest, retention, runs, transitions
 from stepstone.server.executor import Executor
 from stepstone.server.registry import Registry
 from stepstone.server.settings import EngineSettings
-from stepstone.server.store.base import Store
-from stepstone.server.store.records import QueueItemRecord, RunRecord, RunStatus
-from stepstone.server.syncer import Syncer
+from stepstone.server.store.base import Store, Tx
+from stepstone.server.store.records import AppRecord, FunctionRecord, QueueItemRecord, RunRecord, RunStatus, SkipRecord
+from stepstone.server.syncer import Syncer, normalize_url
 from stepstone.server.transitions import CallPlan
 from stepstone.server.transport import AiohttpTransport, Transport
 from stepstone.server.work import Work
@@ -33,6 +37,24 @@ class RunNotFoundError(LookupError):
 
 class RunEndedError(RuntimeError):
     pass
+
+
+class FunctionNotFoundError(LookupError):
+    """No active function has this id."""
+
+
+class SyncError(RuntimeError):
+    """An app did not sync: the message says why (it did not answer, refused, or could not register)."""
+
+
+@dataclass
+class Invocation:
+    """What an invoke through the API did: the run it started, or why none started (yet)."""
+
+    event_id: str  # the internal id of the `inngest/function.invoked` event recorded
+    run: RunRecord | None  # None when flow control skipped or holds the event; Skipped for a singleton skip
+    skipped: list[SkipRecord]  # rate limit, idempotency
+    holds: list[tuple[str, str, int | None]]  # debounce, batch: (function slug, why, until)
 
 
 class Engine:
@@ -121,8 +143,15 @@ class Engine:
 
     async def send_events(
         self, payloads: list[dict[str, Any]], internal_ids: list[str], delays: list[int] | None = None
-    ) -> list[str]:
-        """Store validated events and start what they trigger (`delays` later); return their internal ids."""
+    ) -> tuple[list[str], Callable[[], Awaitable[None]]]:
+        """Store validated events and what they trigger (`delays` later); return their internal ids and `dispatch`.
+
+        The transaction leases the first calls of the new runs to this engine's worker; awaiting
+        `dispatch()` starts them. The event API awaits it once its answer is written, so a sender's
+        `send` returns before the functions it triggered start, as with Inngest (the official SDKs'
+        tests rely on that order). Calls not handed over woke the worker already
+        (`Executor.transact_handoffs`); handed calls never dispatched stay leased until the lease ends.
+        """
 
         def record(work: Work) -> tuple[list[str], list[tuple[QueueItemRecord, CallPlan | None]]]:
             stored = ingest.record_events(work, payloads, source="api", internal_ids=internal_ids, delays=delays)
@@ -132,10 +161,20 @@ class Engine:
         (ids, handed), _ = await self.executor.transact_handoffs(
             record, owner=self.worker.owner, limit=self.worker.free_slots()
         )
-        for item, plan in handed:
-            if plan is not None:
-                self.worker.start(item, plan)
-        return ids  # calls not handed over woke the worker already (`Executor.transact_handoffs`)
+
+        return ids, self._dispatcher(handed)
+
+    def _dispatcher(self, handed: list[tuple[QueueItemRecord, CallPlan | None]]) -> Callable[[], Awaitable[None]]:
+        """`dispatch()`: start the calls a transaction leased to this engine's worker (once the answer is out)."""
+
+        async def dispatch() -> None:
+            if not self.ready:  # stopping: the worker's stop releases these leases
+                return
+            for item, plan in handed:
+                if plan is not None:
+                    self.worker.start(item, plan)
+
+        return dispatch
 
     async def register(self, request: wire.RegisterRequest) -> apps.SyncResult:
         """Validate and store an app's functions (raises `registry.ConfigError` with every problem)."""
@@ -178,3 +217,80 @@ class Engine:
         run, _ = await self.executor.transact(rerun)
         self.wake()
         return run
+
+    async def invoke(
+        self, function_id: str, data: dict[str, Any]
+    ) -> tuple[Invocation, Callable[[], Awaitable[None]]]:
+        """Start a run of a function by its id (as registered), through flow control as any event would.
+
+        Records an `inngest/function.invoked` event aimed at the function (what `step.invoke` sends,
+        without a parent waiting for the result). Raises `FunctionNotFoundError` for an unknown or
+        archived function. As with `send_events`, the run's first call is leased to this engine's
+        worker, and awaiting `dispatch()` starts it.
+        """
+
+        def record(work: Work) -> tuple[Invocation, list[tuple[QueueItemRecord, CallPlan | None]]]:
+            fn = work.catalog().get(function_id)
+            if fn is None:
+                raise FunctionNotFoundError(function_id)
+            payload = {"name": wire_events.FUNCTION_INVOKED, "data": {**data, "_inngest": {"fn_id": fn.slug}}}
+            [event] = ingest.record_events(work, [payload], source="api")
+            tx, internal_id = work.tx, event.internal_id
+            started = tx.runs_for_event(internal_id)
+            found = Invocation(
+                internal_id, started[0] if started else None, tx.list_skips(internal_id), tx.event_holds(internal_id)
+            )
+            return found, [(item, transitions.prepare_call(work, item)) for item in work.handoffs]
+
+        (found, handed), _ = await self.executor.transact_handoffs(
+            record, owner=self.worker.owner, limit=self.worker.free_slots()
+        )
+
+        return found, self._dispatcher(handed)
+
+    async def sync_app(self, url: str, *, timeout: float = 10.0) -> tuple[AppRecord, list[FunctionRecord]]:
+        """Sync the app served at `url` now (the PUT an `-u` URL gets) and return it once it registered.
+
+        Raises `SyncError` saying why when the app did not answer within `timeout` seconds, refused the
+        sync, or could not register its functions.
+        """
+        url = normalize_url(url)
+        since = self.clock.now_ms()
+        problem = await self.syncer.ping(url, timeout=timeout)
+        if problem is not None:
+            raise SyncError(problem)
+
+        def read(tx: Tx) -> tuple[AppRecord | None, list[FunctionRecord]]:
+            return synced_app(tx.list_apps(), url, since), tx.list_functions()
+
+        app, functions = await self.store.read(read)
+        if app is None:
+            raise SyncError(
+                f"the app at {url} answered the sync, but no app registered from that URL: "
+                "check the serve origin it advertises"
+            )
+        return app, functions
+
+
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::"})
+
+
+def synced_app(candidates: list[AppRecord], url: str, since: int) -> AppRecord | None:
+    """The app a sync of `url` registered: the one serving at that URL (loopback names alike),
+    else the last one synced at or after `since` (an app that advertises another origin)."""
+    wanted = _where(url)
+    for app in candidates:
+        if _where(app.url) == wanted:
+            return app
+    recent = [app for app in candidates if app.synced_at is not None and app.synced_at >= since]
+    return max(recent, key=lambda app: app.synced_at or 0) if recent else None
+
+
+def _where(url: str) -> tuple[str, int | None, str]:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return ("loopback" if host in _LOOPBACK else host, port, parts.path.rstrip("/"))

@@ -21,10 +21,11 @@ from stepstone.server.store.base import Store, Tx
 from stepstone.server.store.records import ItemKind, QueueItemRecord
 from stepstone.server.transitions import CallPlan
 from stepstone.server.transport import Transport, TransportError
-from stepstone.server.work import Work
+from stepstone.server.work import Note, Work
 
 T = TypeVar("T")
 log = logging.getLogger("stepstone.executor")
+runs_log = logging.getLogger("stepstone.runs")
 
 _TIMERS: dict[ItemKind, Callable[[Work, QueueItemRecord], None]] = {
     ItemKind.WAKE: transitions.wake,
@@ -86,7 +87,8 @@ class Executor:
     ) -> tuple[T, list[QueueItemRecord]]:
         """Run `script` in a transaction; up to `limit` due calls it enqueues are handed to `owner`."""
 
-        def run(tx: Tx) -> tuple[T, list[QueueItemRecord], bool]:
+        # The notes travel back with the result: a script that rolled back, or ran again, leaves none.
+        def run(tx: Tx) -> tuple[T, list[QueueItemRecord], bool, list[Note]]:
             work = Work(
                 tx=tx,
                 now=self.clock.now_ms(),
@@ -100,12 +102,22 @@ class Executor:
             result = script(work)
             if work.woke:
                 tx.notify_work()
-            return result, work.handoffs, work.woke
+            return result, work.handoffs, work.woke, work.notes
 
-        result, handoffs, woke = await self.store.transact(run)
+        result, handoffs, woke, notes = await self.store.transact(run)  # returns once committed
         if woke:
             self.notify()
+        if notes:
+            self.write_notes(notes)
         return result, handoffs
+
+    def write_notes(self, notes: list[Note]) -> None:
+        """Log what a committed script noted, with the app's name (from the cached catalog) as `app_id`."""
+        for note in notes:
+            if runs_log.isEnabledFor(note.level):
+                app = self.registry.app_name(note.function_uuid)
+                extra = {**note.fields, "app_id": app} if app else note.fields
+                runs_log.log(note.level, note.message, *note.args, extra=extra)
 
     async def process(self, item: QueueItemRecord, *, owner: str, plan: CallPlan | None = None) -> Next:
         """Run one leased item; return the next item this worker should run (already leased), if any.
@@ -140,11 +152,12 @@ class Executor:
         url = calls.call_url(plan.function.url, item.target)
         outcome = await self._send(plan.function.record.app_id, url, body, headers)
         if isinstance(outcome, outcomes.Failed):
-            log.warning(
+            # The run's log line (`step.retrying`, `run.failed`) follows once the outcome is stored.
+            log.debug(
                 "call failed: %s: %s",
                 outcome.error.get("name"),
                 outcome.error.get("message"),
-                extra={"action": "call.failed", "run_id": plan.run.id, "function": plan.function.slug},
+                extra={"action": "call.failed", "run_id": plan.run.id, "function_id": plan.function.slug},
             )
 
         def apply(work: Work) -> CallPlan | None:

@@ -9,6 +9,7 @@ the run or cancel the one holding it. The queue applies throttle and concurrency
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from stepstone.protocol import durations
 from stepstone.server import expressions, gcra
 from stepstone.server.registry import Registered
 from stepstone.server.store.records import EventRecord, RunRecord, RunStatus, SkipRecord
-from stepstone.server.work import Work
+from stepstone.server.work import Note, Work
 
 PRIORITY_LIMIT_S = 43_200  # ±12 h, the open-source server's bounds (inngest: consts.PriorityFactorMin/Max)
 DAY_MS = 24 * 3600 * 1000
@@ -136,7 +137,12 @@ def rate_limited(work: Work, fn: Registered, payload: dict[str, Any]) -> str | N
 
 
 def skip(work: Work, fn: Registered, event: EventRecord, reason: str) -> None:
+    """Record that `event` starts no run of `fn`, and why; noted for the log (a debounced event at DEBUG)."""
     work.tx.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, reason, work.now))
+    fields = {"action": "run.skipped", "function_id": fn.slug, "event_id": event.internal_id}
+    level = logging.DEBUG if reason == DEBOUNCED else logging.INFO  # a debounce replaces events by design
+    args = (fn.slug, event.internal_id, reason)
+    work.notes.append(Note(level, "%s: event %s starts no run: %s", args, fields, fn.id))
 
 
 def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any) -> RunRecord:

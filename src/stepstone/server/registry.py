@@ -86,9 +86,16 @@ def compile_function(record: FunctionRecord) -> Registered:
 class Catalog:
     """The active functions at one functions version."""
 
-    def __init__(self, functions: Iterable[Registered], version: int, app_versions: dict[str, str | None]) -> None:
+    def __init__(
+        self,
+        functions: Iterable[Registered],
+        version: int,
+        app_versions: dict[str, str | None],
+        app_names: dict[str, str] | None = None,
+    ) -> None:
         self.version = version
         self.app_versions = app_versions
+        self.app_names = app_names or {}  # app uuid -> the app's name (the SDK client's app id)
         self.functions = list(functions)
         self.by_slug = {fn.slug: fn for fn in self.functions}
         self.by_id = {fn.id: fn for fn in self.functions}
@@ -134,9 +141,20 @@ class Registry:
         with self._lock:
             if version != self._catalog.version:
                 records = tx.list_functions()
-                app_versions = {app.id: app.app_version for app in tx.list_apps()}
-                self._catalog = Catalog((compile_function(record) for record in records), version, app_versions)
+                apps = tx.list_apps()
+                self._catalog = Catalog(
+                    (compile_function(record) for record in records),
+                    version,
+                    {app.id: app.app_version for app in apps},
+                    {app.id: app.name for app in apps},
+                )
             return self._catalog
+
+    def app_name(self, function_uuid: str) -> str | None:
+        """The name of the app that serves a function, from the last catalog read (no transaction)."""
+        catalog = self._catalog
+        fn = catalog.by_id.get(function_uuid)
+        return catalog.app_names.get(fn.record.app_id) if fn is not None else None
 
 
 class ConfigError(ValueError):
@@ -173,9 +191,29 @@ def check_function(config: wire.FunctionConfig) -> list[str]:
     return problems
 
 
+def sync_warnings(functions: Iterable[wire.FunctionConfig]) -> list[str]:
+    """What a sync accepts but adjusts: retries over the maximum are clamped to it, as Inngest does.
+
+    Inngest's server clamps `retries` silently (inngest: pkg/sdk `SDKFunction.Function`, "Always
+    enforce bounds", to `consts.MaxRetries`) and the official Python SDK sends any count >= 0, so
+    failing the sync would refuse apps that Inngest runs; the clamp is reported instead.
+    """
+    warnings = []
+    for config in functions:
+        count = config.retry_count
+        if count is not None and count > backoff.MAX_RETRIES:
+            warnings.append(
+                f"function {config.id!r}: retries: {count} is over the maximum of {backoff.MAX_RETRIES}; "
+                f"each step gets {backoff.MAX_RETRIES} retries"
+            )
+    return warnings
+
+
 def _problems(config: wire.FunctionConfig) -> Iterable[str]:
     if not config.id.strip():
         yield "id: must not be empty"
+    if config.retry_count is not None and config.retry_count < 0:
+        yield f"retries: must be 0 or more, found {config.retry_count}"
     if not config.steps:
         yield "steps: a function needs one step with a runtime URL"
     # No triggers is valid: the function runs only when invoked. The TypeScript SDK 4.x registers

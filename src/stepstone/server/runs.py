@@ -25,7 +25,7 @@ from stepstone.server.store.records import (
     RunStatus,
     StepRecord,
 )
-from stepstone.server.work import Work
+from stepstone.server.work import Work, error_text
 
 CANCELLED_ERROR = {"error": "function cancelled", "name": "Error", "message": "function cancelled"}
 
@@ -161,6 +161,7 @@ def create_skipped(
         original_run_id=original_run_id,
     )
     work.tx.insert_run(run, [event.seq for event in events])
+    work.note_run(run, "run.skipped", "skipped: %s", reason)
     return run
 
 
@@ -169,6 +170,7 @@ def mark_started(work: Work, run: RunRecord, fn: Registered) -> None:
     run.status = RunStatus.RUNNING
     run.started_at = work.now
     work.tx.update_run(run)
+    work.note_run(run, "run.started", "started")
     timeouts = fn.config.timeouts
     if timeouts is not None and timeouts.finish:
         _enqueue_timer(work, run, ItemKind.FINISH_TIMEOUT, work.now + _millis(timeouts.finish))
@@ -223,6 +225,19 @@ def finalize(
     work.tx.delete_run_pauses(run.id)
     work.tx.delete_run_singletons(run.id)
     ingest.record_events(work, _system_events(work, run, status, error), source="engine")
+    _note_end(work, run, error)
+
+
+def _note_end(work: Work, run: RunRecord, error: dict[str, Any] | None) -> None:
+    if run.status == RunStatus.COMPLETED:
+        work.note_run(run, "run.completed", "completed")
+    elif run.status == RunStatus.FAILED:
+        text = error_text(error)
+        work.note_run(run, "run.failed", "failed: %s", text, error=text)
+    elif run.status == RunStatus.CANCELLED:
+        work.note_run(run, "run.cancelled", "cancelled: %s", run.reason or "cancelled")
+    else:
+        work.note_run(run, "run.skipped", "skipped: %s", run.reason or "skipped")
 
 
 def _system_events(work: Work, run: RunRecord, status: RunStatus, error: dict[str, Any] | None) -> list[dict[str, Any]]:

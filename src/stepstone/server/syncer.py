@@ -3,6 +3,10 @@
 Each URL is pinged at start-up and then every sync poll interval, so an app that was down is
 synced as soon as it answers again, and an app that changed its functions is re-synced (a sync
 with nothing new changes nothing).
+
+The log says when an app is first synced and when it is back (INFO), when a sync fails (WARNING,
+once per distinct problem), and nothing above DEBUG for the repeated syncs in between; what a sync
+changed is logged by `POST /fn/register`, which the app calls.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ class Syncer:
     def __init__(self, engine: Engine, urls: tuple[str, ...]) -> None:
         self.engine = engine
         self.urls = [normalize_url(url) for url in urls]
-        self.errors: dict[str, str | None] = {}
+        self.errors: dict[str, str | None] = {}  # the last ping's problem per URL (None: synced)
+        self.synced: set[str] = set()  # URLs synced at least once
 
     async def run(self) -> None:
         """Ping every URL each poll interval; retry a failing one sooner (0.25 s, doubling up to the interval)."""
@@ -72,8 +77,8 @@ class Syncer:
                     due[url] = loop.time() + min(interval, 0.25 * 2 ** (failures[url] - 1))
             await asyncio.sleep(max(0.05, min(due.values()) - loop.time()))
 
-    async def ping(self, url: str) -> str | None:
-        """PUT the app's serve URL; return the problem, or None when the app synced."""
+    async def ping(self, url: str, *, timeout: float = _PING_TIMEOUT_S) -> str | None:
+        """PUT the app's serve URL; return the problem, or None when the app synced (within `timeout` s)."""
         settings = self.engine.settings
         body = orjson.dumps({"url": url})
         headers = {h.CONTENT_TYPE: "application/json", h.SERVER_KIND: settings.server_kind}
@@ -82,16 +87,23 @@ class Syncer:
         problem: str | None = None
         try:
             response = await self.engine.transport.request(
-                "PUT", url, body, headers, timeout=_PING_TIMEOUT_S, max_bytes=1024 * 1024
+                "PUT", url, body, headers, timeout=timeout, max_bytes=1024 * 1024
             )
         except TransportError as err:
             problem = str(err)
         else:
             problem = answer_problem(response)
-        previous = self.errors.get(url, "")
+        previous = self.errors.get(url)
         self.errors[url] = problem
-        if problem and problem != previous:
-            log.warning("could not sync %s: %s", url, problem, extra={"action": "sync.failed", "url": url})
-        elif problem is None and previous is not None:
-            log.info("synced %s", url, extra={"action": "sync.ok", "url": url})
+        fields = {"action": "sync.failed" if problem else "sync.ok", "url": url}
+        if problem is not None:
+            if problem != previous:
+                log.warning("could not sync %s: %s", url, problem, extra=fields)
+        elif url not in self.synced:
+            self.synced.add(url)
+            log.info("synced %s", url, extra=fields)
+        elif previous is not None:
+            log.info("synced %s again", url, extra=fields)
+        else:
+            log.debug("synced %s", url, extra=fields)
         return problem

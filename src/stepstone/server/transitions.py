@@ -123,6 +123,7 @@ def _failed_attempt(work: Work, run: RunRecord, item: QueueItemRecord, plan: Cal
             item.run_at = work.now + min(_retry_delay(work, count), _UNREACHABLE_MAX_DELAY_MS)
             work.tx.update_run(run)
             work.tx.reschedule(item)
+            work.note_unreachable(run, outcome.error, item.run_at, first=count == 0)
             return
     elif outcome.retryable and attempt + 1 < plan.function.max_attempts:
         item.attempt, item.attempt_step = attempt + 1, ""
@@ -130,6 +131,7 @@ def _failed_attempt(work: Work, run: RunRecord, item: QueueItemRecord, plan: Cal
         item.payload_json = "{}"
         work.tx.update_run(run)
         work.tx.reschedule(item)
+        work.note_attempt(run, None, attempt, plan.function.max_attempts, outcome.error, retry_at=item.run_at)
         return
     work.tx.delete_queue_item(item.id)
     runs.finalize(work, run, RunStatus.FAILED, output_json=outcome.output_json, error=outcome.error)
@@ -157,11 +159,10 @@ def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan
             memo = {"data": op.data} if op.op == opcodes.Opcode.STEP_RUN else op.data
             _finish(work, run, op, memo, StepStatus.COMPLETED, discover=retry is None and not waiting and not ending)
         elif op.op in (opcodes.Opcode.STEP_FAILED, opcodes.Opcode.STEP_ERROR) and op is not retry:
-            error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
-            _record_step_attempt(work, run, item, op, error)
+            error = _record_step_attempt(work, run, item, op, plan.function.max_attempts)
             _finish(work, run, op, opcodes.memo_error(error), StepStatus.FAILED, discover=not waiting)
     if retry is not None:
-        _retry_step(work, run, item, retry, outcome)
+        _retry_step(work, run, item, retry, outcome, plan.function.max_attempts)
         return
     work.tx.delete_queue_item(item.id)
     for op in ops:
@@ -190,18 +191,23 @@ def _retryable(item: QueueItemRecord, plan: CallPlan, op: opcodes.Op, outcome: O
 
 
 def _record_step_attempt(
-    work: Work, run: RunRecord, item: QueueItemRecord, op: opcodes.Op, error: dict[str, Any]
+    work: Work, run: RunRecord, item: QueueItemRecord, op: opcodes.Op, max_attempts: int, retry_at: int | None = None
+) -> dict[str, Any]:
+    """Store a step's failed attempt and note it for the log; return the error."""
+    error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
+    attempt = item.attempt if item.attempt_step == op.id else 0
+    work.tx.insert_attempt(AttemptRecord(run.id, op.id, attempt, orjson.dumps(error).decode(), work.now, op.user_id))
+    work.note_attempt(run, op.user_id, attempt, max_attempts, error, retry_at=retry_at)
+    return error
+
+
+def _retry_step(
+    work: Work, run: RunRecord, item: QueueItemRecord, op: opcodes.Op, outcome: Ops, max_attempts: int
 ) -> None:
     attempt = item.attempt if item.attempt_step == op.id else 0
-    work.tx.insert_attempt(AttemptRecord(run.id, op.id, attempt, orjson.dumps(error).decode(), work.now))
-
-
-def _retry_step(work: Work, run: RunRecord, item: QueueItemRecord, op: opcodes.Op, outcome: Ops) -> None:
-    error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
-    _record_step_attempt(work, run, item, op, error)
-    attempt = item.attempt if item.attempt_step == op.id else 0
-    item.attempt, item.attempt_step = attempt + 1, op.id
-    item.run_at = outcome.retry_at or work.now + _retry_delay(work, attempt)
+    retry_at = outcome.retry_at or work.now + _retry_delay(work, attempt)
+    _record_step_attempt(work, run, item, op, max_attempts, retry_at)
+    item.attempt, item.attempt_step, item.run_at = attempt + 1, op.id, retry_at
     work.tx.update_run(run)
     work.tx.reschedule(item)
 

@@ -1,15 +1,79 @@
-"""The context of one transaction script: the transaction, "now", and the engine's shared parts."""
+"""The context of one transaction script: the transaction, "now", the engine's shared parts, and
+the notes the script leaves for the log.
+
+A script never logs what it does: the transaction may still roll back, or run again. It leaves
+`Note`s on its `Work` instead, and the executor writes them once the store has committed
+(`Executor.transact_handoffs`). A note is a few references; its text is formatted only if the log
+takes the line.
+"""
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
+from stepstone.protocol import durations
+from stepstone.server.clock import to_datetime
 from stepstone.server.ids import ULIDS
 from stepstone.server.registry import Catalog, Registry
 from stepstone.server.settings import EngineSettings
 from stepstone.server.store.base import Tx
-from stepstone.server.store.records import TIMERS, QueueItemRecord
+from stepstone.server.store.records import TIMERS, QueueItemRecord, RunRecord
+
+_MAX_ERROR_TEXT = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One log line about a run or a function, to write after the commit.
+
+    `fields` become the record's `extra` (`action`, `run_id`, `function_id` (the slug), ...);
+    `function_uuid` lets the executor add the app's name from its catalog.
+    """
+
+    level: int
+    message: str
+    args: tuple[Any, ...]
+    fields: dict[str, Any]
+    function_uuid: str
+
+
+class Due:
+    """When a retry is due, written as `in 15s at 2026-12-05T10:00:15.000Z` (formatted on demand)."""
+
+    __slots__ = ("at", "now")
+
+    def __init__(self, at: int, now: int) -> None:
+        self.at, self.now = at, now
+
+    def __str__(self) -> str:
+        return f"in {span(self.at - self.now)} at {durations.format_time(to_datetime(self.at))}"
+
+
+def span(millis: int) -> str:
+    """A duration as people write it: `850ms`, `15s`, `2m30s`, `1h`, `1d6h` (two units at most)."""
+    if millis < 1000:
+        return f"{max(millis, 0)}ms"
+    seconds = millis // 1000
+    parts = []
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts[:2])
+
+
+def error_text(error: dict[str, Any] | None) -> str:
+    """`Name: message` of an error body, the message cut to a few hundred characters."""
+    if not error:
+        return "Error"
+    message = str(error.get("message") or error.get("error") or "")
+    if len(message) > _MAX_ERROR_TEXT:
+        message = message[:_MAX_ERROR_TEXT] + "…"
+    name = str(error.get("name") or "Error")
+    return f"{name}: {message}" if message else name
 
 
 @dataclass
@@ -33,6 +97,7 @@ class Work:
     handoffs: list[QueueItemRecord] = field(default_factory=list)
     woke: bool = False  # an item due now was enqueued for other workers
     discovered: set[str] = field(default_factory=set)  # runs given a discovery call in this script
+    notes: list[Note] = field(default_factory=list)  # written to the log once the script committed
     _catalog: Catalog | None = None
     _lease_until: int | None = None
 
@@ -80,3 +145,59 @@ class Work:
         elif inserted and item.run_at <= self.now:
             self.woke = True
         return inserted
+
+    def note_run(
+        self, run: RunRecord, action: str, what: str, *args: Any, level: int = logging.INFO, **fields: Any
+    ) -> None:
+        """Note that `what` (a %-format of `args`) happened to `run`: `<function>: run <id> <what>`."""
+        self.notes.append(
+            Note(
+                level,
+                "%s: run %s " + what,
+                (run.function_slug, run.id, *args),
+                {
+                    "action": action,
+                    "run_id": run.id,
+                    "function_id": run.function_slug,
+                    "event_id": run.event_id,
+                    "status": str(run.status),
+                    **fields,
+                },
+                run.function_id,
+            )
+        )
+
+    def note_attempt(
+        self,
+        run: RunRecord,
+        step: str | None,
+        attempt: int,
+        max_attempts: int,
+        error: dict[str, Any] | None,
+        *,
+        retry_at: int | None,
+    ) -> None:
+        """Note a failed attempt (0-based `attempt`) of a step, or of the function's own code (`step` None).
+
+        With `retry_at` the next attempt is due then (`step.retrying`); without, the step failed for
+        good (`step.failed`): no attempt left, or an error that is not retried.
+        """
+        text = error_text(error)
+        number = attempt + 1
+        # User text (the step id, the error) goes in as arguments, never into the format string.
+        what = "attempt %d of %d failed: %s" if step is None else 'step "%s" failed (attempt %d of %d): %s'
+        args: list[Any] = [number, max_attempts, text] if step is None else [step, number, max_attempts, text]
+        action = "step.retrying" if retry_at is not None else "step.failed"
+        if retry_at is not None:
+            what += "; retrying %s"
+            args.append(Due(retry_at, self.now))
+        else:
+            what += "; no attempts left" if number >= max_attempts else "; not retried"
+        self.note_run(run, action, what, *args, step_id=step, attempt=number, error=text)
+
+    def note_unreachable(self, run: RunRecord, error: dict[str, Any], retry_at: int, *, first: bool) -> None:
+        """Note that the app could not be reached (at INFO the first time in an outage, then at DEBUG)."""
+        text = error_text(error)
+        what = "cannot reach the app: %s; trying again %s (not counted as an attempt)"
+        level = logging.INFO if first else logging.DEBUG
+        self.note_run(run, "app.unreachable", what, text, Due(retry_at, self.now), level=level, error=text)

@@ -8,10 +8,14 @@
 // `tests/compat/py_app.py` implements the same functions with the Python SDK.
 //
 // `POST /send {"events": [...], "lossy": bool}` sends events with the SDK's own `inngest.send`.
+//
+// The client's middleware notes `<order_token> after_send_events` when a send of an event carrying
+// `data.order_token` has returned, and `<order_token> transform_input` when a function called for such
+// an event starts: the order the official SDKs' own tests expect is send first, then the function.
 
 import fs from "node:fs";
 import http from "node:http";
-import { Inngest, NonRetriableError, RetryAfterError } from "inngest";
+import { Inngest, Middleware, NonRetriableError, RetryAfterError } from "inngest";
 import { serve } from "inngest/node";
 
 const env = process.env;
@@ -20,12 +24,30 @@ const LOG = env.COMPAT_LOG ?? "compat.log";
 const checkpointing = env.COMPAT_CHECKPOINTING !== "0";
 const ORIGIN = `http://127.0.0.1:${env.PORT}`;
 
-const inngest = new Inngest({ id: APP_ID, checkpointing });
+const note = (token, label) => fs.appendFileSync(LOG, `${token} ${label}\n`);
+
+class OrderMiddleware extends Middleware.BaseMiddleware {
+  id = "compat-order";
+
+  async wrapSendEvent({ events, next }) {
+    const output = await next();
+    for (const event of events) {
+      if (event.data?.order_token !== undefined) note(event.data.order_token, "after_send_events");
+    }
+    return output;
+  }
+
+  transformFunctionInput(arg) {
+    const token = arg.ctx.event.data?.order_token;
+    if (token !== undefined) note(token, "transform_input");
+    return arg;
+  }
+}
+
+const inngest = new Inngest({ id: APP_ID, checkpointing, middleware: [OrderMiddleware] });
 const lossyClient = env.COMPAT_LOSSY_URL
   ? new Inngest({ id: APP_ID, checkpointing, baseUrl: env.COMPAT_LOSSY_URL })
   : null;
-
-const note = (token, label) => fs.appendFileSync(LOG, `${token} ${label}\n`);
 const logText = () => (fs.existsSync(LOG) ? fs.readFileSync(LOG, "utf8") : "");
 const attempts = (token, label) => logText().split("\n").filter((line) => line === `${token} ${label}`).length;
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,9 +1,9 @@
 """`POST /e/{event_key}`: the event API.
 
 It answers `{"ids": [...], "status": 200}` once the events are stored and their runs created
-(queued), before any run starts. When one event of a list is invalid, the events before it are
-kept and the answer is a 400 with their ids and the error. An event whose `ts` is in the future
-starts its runs at that time (a delayed run).
+(queued), and starts the runs once that answer is written. When one event of a list is invalid,
+the events before it are kept and the answer is a 400 with their ids and the error. An event whose
+`ts` is in the future starts its runs at that time (a delayed run).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from stepstone.protocol import events as wire_events
@@ -91,7 +92,12 @@ async def accept_events(engine: Engine, event_key: str, body: bytes, seed_header
     delays: list[int] = []
     problem: str | None = None
     for position, raw in enumerate(raw_events):
-        size = len(orjson.dumps(raw)) if isinstance(parsed, list) else len(body)
+        try:
+            encoded = orjson.dumps(raw)
+        except orjson.JSONEncodeError:  # the store writes events with orjson, which stops at 254 levels
+            problem = f"event {position}: nested too deeply (at most 254 levels of objects and lists)"
+            break
+        size = len(encoded) if isinstance(parsed, list) else len(body)
         if size > limits.max_event_bytes:
             problem = f"event {position}: over the size limit of {limits.max_event_bytes} bytes"
             break
@@ -103,8 +109,12 @@ async def accept_events(engine: Engine, event_key: str, body: bytes, seed_header
         accepted.append(event.model_dump(exclude_none=True))
         delays.append(run_delay(raw, event.ts, wall))
     ids = _ids(len(raw_events), seed_header, now)[: len(accepted)]
+    dispatch = None
     if accepted:
-        ids = await engine.send_events(accepted, ids, delays)
-    if problem is not None:
-        return error(400, problem, ids=ids)
-    return JSONAnswer({"ids": ids, "status": 200})
+        ids, dispatch = await engine.send_events(accepted, ids, delays)
+    answer = error(400, problem, ids=ids) if problem is not None else JSONAnswer({"ids": ids, "status": 200})
+    if dispatch is not None:
+        # The runs start once the answer is written (a response's background runs after its body is
+        # sent): the sender's `send` returns before the functions it triggered start.
+        answer.background = BackgroundTask(dispatch)
+    return answer

@@ -1,34 +1,91 @@
-"""The REST API under `/v1`: every answer is `{"data": ...}` (lists add `"cursor"`)."""
+"""The REST API under `/v1`: every answer is `{"data": ...}` (lists add `"cursor"`).
+
+Cursors are opaque strings handed out by the API: pass one back unchanged, or nothing (or an empty
+one) to start; a cursor the API did not hand out is a 400, on every list.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from stepstone.server import claims
 from stepstone.server.api import views
-from stepstone.server.api.common import JSONAnswer, engine_of, error, require_signing_key
-from stepstone.server.engine import RunEndedError, RunNotFoundError
+from stepstone.server.api.common import APIError, JSONAnswer, engine_of, error, require_signing_key
+from stepstone.server.engine import FunctionNotFoundError, Invocation, RunEndedError, RunNotFoundError, SyncError
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import RunQuery, RunRecord, RunStatus
+from stepstone.server.syncer import normalize_url
 
-router = APIRouter(prefix="/v1", tags=["rest"], dependencies=[Depends(require_signing_key)])
+
+async def refuse_nul(request: Request) -> None:
+    """A NUL character in a path or query parameter is a 400 (PostgreSQL cannot store or compare one)."""
+    for value in (*request.path_params.values(), *request.query_params.values()):
+        if isinstance(value, str) and "\x00" in value:
+            raise APIError(400, "invalid request: a parameter contains a NUL character")
+
+
+router = APIRouter(prefix="/v1", tags=["rest"], dependencies=[Depends(require_signing_key), Depends(refuse_nul)])
 
 _MAX_LIMIT = 500
+_MAX_SEQ = 2**63 - 1
+_SEQ = re.compile(r"[0-9]{1,19}")
+_RUN_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a ULID, as the engine makes them
+_CHANGE = re.compile(r"([0-9]{1,19}):([0-9A-HJKMNP-TV-Z]{26})")
+_BAD_CURSOR = "invalid cursor: pass back the `cursor` of the previous answer unchanged, or none to start"
+EVENTS_CURSOR = "the `cursor` of the previous page, unchanged (absent or empty: the first page; anything else: 400)"
+RUNS_CURSOR = EVENTS_CURSOR
+FEED_CURSOR = (
+    "the change feed: runs created or changed (status, output, a step finishing) after this cursor, oldest change "
+    "first; the answer's `cursor` is always present: pass it back to get what changed since. Empty or `0`: from "
+    "the beginning. Opaque; one the API did not hand out is a 400. A run changed several times since the cursor "
+    "appears once, as it is now. Not with `cursor`."
+)
+
+
+def event_cursor(cursor: str | None) -> int | None:
+    """An events page cursor (an event's sequence number), None for the first page."""
+    if not cursor:
+        return None
+    if not _SEQ.fullmatch(cursor) or int(cursor) > _MAX_SEQ:
+        raise APIError(400, _BAD_CURSOR)
+    return int(cursor)
+
+
+def run_cursor(cursor: str | None) -> str | None:
+    """A runs page cursor (the last run id of the previous page), None for the first page."""
+    if not cursor:
+        return None
+    if not _RUN_ID.fullmatch(cursor):
+        raise APIError(400, _BAD_CURSOR)
+    return cursor
+
+
+def change_cursor(cursor: str) -> tuple[int, str]:
+    """A change-feed cursor: "<change_seq>:<run id>", or empty / `0` for the beginning."""
+    if cursor in ("", "0"):
+        return 0, ""
+    match = _CHANGE.fullmatch(cursor)
+    if match is None or int(match.group(1)) > _MAX_SEQ:
+        raise APIError(400, _BAD_CURSOR)
+    return int(match.group(1)), match.group(2)
 
 
 @router.get("/events", summary="Events, newest first")
 async def list_events(
     request: Request,
     name: str | None = None,
-    cursor: str | None = Query(default=None, description="the `cursor` of the previous page (empty: the first)"),
+    cursor: str | None = Query(default=None, description=EVENTS_CURSOR),
     limit: int = Query(default=50, ge=1, le=_MAX_LIMIT),
 ) -> Response:
-    if cursor and not cursor.isdigit():
-        return error(400, "invalid cursor: pass the `cursor` of the previous page")
-    after = int(cursor) if cursor else None
+    after = event_cursor(cursor)
     records = await engine_of(request).store.read(lambda tx: tx.list_events(name=name, cursor=after, limit=limit))
     next_cursor = records[-1].seq if len(records) == limit else None
     return JSONAnswer({"data": [views.event(record) for record in records], "cursor": next_cursor})
@@ -64,15 +121,25 @@ async def event_runs(event_id: str, request: Request) -> Response:
     return JSONAnswer(answer)
 
 
-@router.get("/runs", summary="Runs, newest first, filtered by status and function")
+@router.get(
+    "/runs",
+    summary="Runs, newest first, filtered by status and function; or, with `updated_after`, the change feed",
+    description='Pages newest first with `cursor` (`{"data": [...], "cursor": next or null}`), or follows '
+    'changes oldest first with `updated_after` (`{"data": [...], "cursor": next}`). ' + FEED_CURSOR,
+)
 async def list_runs(
     request: Request,
     status: RunStatus | None = None,
     function_id: str | None = Query(default=None, description="the function's id as registered, e.g. `myapp-fn`"),
-    cursor: str | None = None,
+    cursor: str | None = Query(default=None, description=RUNS_CURSOR),
+    updated_after: str | None = Query(default=None, description=FEED_CURSOR),
     limit: int = Query(default=50, ge=1, le=_MAX_LIMIT),
 ) -> Response:
-    query = RunQuery(status=status, function_slug=function_id, cursor=cursor or None, limit=limit)
+    if updated_after is not None:
+        if cursor:
+            return error(400, "pass either `cursor` (pages) or `updated_after` (the change feed), not both")
+        return await run_changes(request, change_cursor(updated_after), status, function_id, limit)
+    query = RunQuery(status=status, function_slug=function_id, cursor=run_cursor(cursor), limit=limit)
     now = engine_of(request).clock.now_ms()
 
     def read(tx: Tx) -> list[RunRecord]:
@@ -80,6 +147,22 @@ async def list_runs(
 
     records = await engine_of(request).store.read(read)
     next_cursor = records[-1].id if len(records) == limit else None
+    return JSONAnswer({"data": [views.run(record) for record in records], "cursor": next_cursor})
+
+
+async def run_changes(
+    request: Request, after: tuple[int, str], status: RunStatus | None, function_id: str | None, limit: int
+) -> Response:
+    now = engine_of(request).clock.now_ms()
+    wanted = str(status) if status else None
+
+    def read(tx: Tx) -> list[RunRecord]:
+        changed = tx.list_run_changes(after=after, limit=limit, status=wanted, function_slug=function_id)
+        return explained(tx, changed, now, request)
+
+    records = await engine_of(request).store.read(read)
+    last = (records[-1].change_seq, records[-1].id) if records else after
+    next_cursor = f"{last[0]}:{last[1]}" if last[1] else "0"
     return JSONAnswer({"data": [views.run(record) for record in records], "cursor": next_cursor})
 
 
@@ -104,7 +187,8 @@ async def get_run(run_id: str, request: Request) -> Response:
             return None
         explained(tx, [run], now, request)
         events = tx.get_events_by_seq(tx.run_event_seqs(run_id))
-        return views.run(run, events=events, steps=tx.list_steps(run_id), attempts=tx.list_attempts(run_id))
+        attempts, retries = tx.list_attempts(run_id), tx.pending_retries(run_id)
+        return views.run(run, events=events, steps=tx.list_steps(run_id), attempts=attempts, retries=retries)
 
     view = await engine_of(request).store.read(read)
     if view is None:
@@ -148,3 +232,99 @@ async def list_functions(request: Request, include_archived: bool = False) -> Re
         return [views.function(fn, names.get(fn.app_id)) for fn in tx.list_functions(include_archived=include_archived)]
 
     return JSONAnswer({"data": await engine_of(request).store.read(read)})
+
+
+class AppSyncRequest(BaseModel):
+    """An app to add or sync again, by the URL it serves the Inngest protocol at."""
+
+    url: str = Field(
+        min_length=1, max_length=2048, description="the app's serve URL, e.g. `http://127.0.0.1:8000/api/inngest`"
+    )
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be an app's serve URL (http or https, with a host), or None."""
+    if not url.isascii() or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        return "the URL must be ASCII without spaces or control characters (percent-encode the rest)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as err:
+        return f"the URL is malformed: {err}"
+    if parts.scheme not in ("http", "https"):
+        return f"the URL must be http:// or https://, not {parts.scheme}://"
+    if not parts.hostname:
+        return "the URL has no host"
+    return None
+
+
+@router.post(
+    "/apps",
+    summary="Add or sync again the app served at a URL, and answer the sync's result",
+    description="The engine PUTs the URL (as `stepstone dev -u` does) and the app registers its functions. "
+    "200 with the app as `GET /v1/apps` shows it once it registered; 400 for a URL that is not http(s) with a "
+    "host; 422 when the app did not sync (no answer within 10 s, a refusal, invalid functions), saying why.",
+    responses={200: {"description": '{"data": <app>}'}, 400: {}, 401: {}, 422: {}},
+)
+async def sync_app(body: AppSyncRequest, request: Request) -> Response:
+    url = normalize_url(body.url.strip())
+    if problem := url_problem(url):
+        return error(400, f"invalid app URL {body.url!r}: {problem}")
+    try:
+        app, functions = await engine_of(request).sync_app(url)
+    except SyncError as err:
+        return error(422, f"the app at {url} did not sync: {err}")
+    return JSONAnswer({"data": views.app(app, functions)})
+
+
+class InvokeRequest(BaseModel):
+    """The event data of the run to start (the function receives an `inngest/function.invoked` event)."""
+
+    data: dict[str, Any] = Field(default_factory=dict, description="the event's `data`, any JSON object")
+
+
+@router.post(
+    "/functions/{function_id}/invoke",
+    summary="Start a run of a function, through its flow control, and answer the run",
+    description='200 `{"data": <run>}` when a run started (it may still wait its turn: see its `reason`); 202 '
+    '`{"data": null, "event_id", "skipped": [...], "waiting": [...]}` when flow control skipped the invoke '
+    "(rate limit, idempotency, singleton) or holds it (debounce, batch), saying why; 404 for an unknown or "
+    "archived function.",
+    responses={
+        200: {"description": '{"data": <run>}'},
+        202: {"description": "no run started (yet): why in `skipped` and `waiting`"},
+        400: {},
+        401: {},
+        404: {},
+        413: {},
+    },
+)
+async def invoke_function(function_id: str, body: InvokeRequest, request: Request) -> Response:
+    engine = engine_of(request)
+    try:
+        size = len(orjson.dumps(body.data))
+    except TypeError as err:  # a string with lone surrogates: JSON that is not UTF-8
+        return error(400, f"invalid request: data: {err}")
+    if size > engine.settings.limits.max_event_bytes:
+        return error(413, f"the event data is over the size limit of {engine.settings.limits.max_event_bytes} bytes")
+    try:
+        invocation, dispatch = await engine.invoke(function_id, body.data)
+    except FunctionNotFoundError:
+        return error(404, f"function {function_id} not found (or archived): see GET /v1/functions")
+    answer = invocation_answer(invocation)
+    answer.background = BackgroundTask(dispatch)  # the run starts once the answer is written
+    return answer
+
+
+def invocation_answer(invocation: Invocation) -> JSONAnswer:
+    run = invocation.run
+    if run is not None and run.status != RunStatus.SKIPPED:
+        return JSONAnswer({"data": views.run(run)})
+    skipped = [views.skip(skip) for skip in invocation.skipped]
+    if run is not None:  # a singleton key held: the run was recorded Skipped
+        skipped.append(
+            {"function_id": run.function_slug, "reason": run.reason, "at": views.iso(run.created_at), "run_id": run.id}
+        )
+    waiting = [views.hold(*hold) for hold in invocation.holds]
+    body = {"data": None, "event_id": invocation.event_id, "skipped": skipped, "waiting": waiting}
+    return JSONAnswer(body, status_code=202)

@@ -70,14 +70,19 @@ def step(record: StepRecord) -> dict[str, Any]:
     }
 
 
-def attempt(record: AttemptRecord, step_names: dict[str, str] | None = None) -> dict[str, Any]:
-    """A failed attempt; `step_id` is the id the user wrote when the step is known, as in `steps`."""
+def attempt(
+    record: AttemptRecord, step_names: dict[str, str] | None = None, next_attempt_at: int | None = None
+) -> dict[str, Any]:
+    """A failed attempt; `step_id` is the id the user wrote (stored with the attempt, else from `steps`),
+    None for the function's own code; `next_attempt_at`, when the attempt after it is due (a retry
+    not yet made), else None."""
     return {
-        "step_id": (step_names or {}).get(record.step_id, record.step_id) or None,
+        "step_id": record.user_id or (step_names or {}).get(record.step_id, record.step_id) or None,
         "hashed_step_id": record.step_id or None,
         "attempt": record.attempt,
         "error": orjson.loads(record.error_json),
         "at": iso(record.at),
+        "next_attempt_at": iso(next_attempt_at),
     }
 
 
@@ -87,7 +92,10 @@ def run(
     events: list[EventRecord] | None = None,
     steps: list[StepRecord] | None = None,
     attempts: list[AttemptRecord] | None = None,
+    retries: dict[str, int] | None = None,
 ) -> dict[str, Any]:
+    """A run; with `attempts`, its failed attempts and `next_attempt_at` (from `retries`: when the
+    retries pending, by hashed step id, are due; see `Tx.pending_retries`)."""
     view: dict[str, Any] = {
         "run_id": record.id,
         "function_id": record.function_slug,
@@ -111,7 +119,13 @@ def run(
         view["steps"] = [step(item) for item in steps]
     if attempts is not None:
         names = {item.hashed_id: item.user_id for item in steps or []}
-        view["attempts"] = [attempt(item, names) for item in attempts]
+        due = {} if record.status.ended else retries or {}
+        last = {item.step_id: position for position, item in enumerate(attempts)}  # each step's latest attempt
+        view["attempts"] = [
+            attempt(item, names, due.get(item.step_id) if last[item.step_id] == position else None)
+            for position, item in enumerate(attempts)
+        ]
+        view["next_attempt_at"] = iso(min(due.values())) if due else None
     return view
 
 

@@ -47,6 +47,10 @@ class SchemaError(StoreError):
     """The database's schema version does not fit this build."""
 
 
+class UnstorableValueError(StoreError):
+    """A value the database cannot hold (PostgreSQL: a NUL character in text): bad input, not a broken store."""
+
+
 class AppsTx(Protocol):
     def get_app(self, name: str) -> AppRecord | None:
         """The app registered under `name` (its app id)."""
@@ -116,10 +120,22 @@ class RunsTx(Protocol):
         """A run by id, locked until the transaction ends (read it so before changing it)."""
 
     def update_run(self, run: RunRecord) -> None:
-        """Write back every mutable field of `run`."""
+        """Write back every mutable field of `run` (and stamp it changed, see `list_run_changes`)."""
 
     def list_runs(self, query: RunQuery) -> list[RunRecord]:
         """Runs matching `query`, by id (newest first unless asked otherwise), after `cursor`."""
+
+    def list_run_changes(
+        self, *, after: tuple[int, str], limit: int, status: str | None = None, function_slug: str | None = None
+    ) -> list[RunRecord]:
+        """The change feed: runs inserted or written (a step saved included) after the cursor `after`
+        (`change_seq`, run id), ordered by (`change_seq`, id), oldest change first; `(0, "")` is the start.
+
+        Never misses a change: a write committed after this read always sorts after every run it returned,
+        also with several engine processes writing at once (a backend may hold back the newest writes
+        until every transaction that could commit behind them has ended). A run changed several times
+        appears once, at its latest change.
+        """
 
     def runs_for_event(self, internal_id: str) -> list[RunRecord]:
         """Runs whose first triggering event has this internal id."""
@@ -131,7 +147,8 @@ class RunsTx(Protocol):
         """Insert the step or, when it exists without an outcome, update it.
 
         A step that already has an outcome (`memo_json`) is never changed: the first outcome wins.
-        Returns True when this call wrote the outcome (or created the row).
+        Returns True when this call wrote the outcome (or created the row); the run is then stamped
+        changed (see `list_run_changes`).
         """
 
     def list_steps(self, run_id: str) -> list[StepRecord]:
@@ -151,6 +168,9 @@ class RunsTx(Protocol):
 
     def list_attempts(self, run_id: str) -> list[AttemptRecord]:
         """The run's failed attempts, oldest first."""
+
+    def pending_retries(self, run_id: str) -> dict[str, int]:
+        """When the run's next attempts are due, by the hashed step id they retry ("" for the function)."""
 
 
 class QueueTx(Protocol):

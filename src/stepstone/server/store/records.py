@@ -127,6 +127,9 @@ class RunRecord:
     request_version: int = -1
     pending_json: str = "{}"  # hashed step id -> "wait" | "race": what the run waits on before discovery
     constraints_json: str = "{}"  # flow control evaluated when the run was created (see `flow.Constraints`)
+    # Stamped by the store on every write of the run or of one of its steps (the change feed); bookkeeping,
+    # so two records of one run state compare equal whatever their stamps.
+    change_seq: int = field(default=0, compare=False)
 
     @property
     def pending(self) -> dict[str, str]:
@@ -233,6 +236,7 @@ class AttemptRecord:
     attempt: int
     error_json: str
     at: int
+    user_id: str | None = None  # the step id the user wrote (None for the function, and before schema 5)
 
 
 @dataclass(slots=True)

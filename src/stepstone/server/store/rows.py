@@ -67,6 +67,7 @@ def run(row: Row) -> RunRecord:
         request_version=values[17],
         pending_json=values[18],
         constraints_json=values[19],
+        change_seq=int(values[20]),
     )
 
 

@@ -55,6 +55,9 @@ class SqlTx:
         self._execute = execute
         self._queries = queries
         self.notified = False
+        # The stamp of the transaction's run writes, for backends whose SQL cannot make one (SQLite's
+        # writer sets it per transaction); PostgreSQL's queries use the transaction id instead.
+        self.change_seq = 0
 
     def _all(self, name: str, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
         return list(self._execute(self._queries[name], params).fetchall())
@@ -153,7 +156,9 @@ class SqlTx:
 
     # runs and steps
     def insert_run(self, run: RunRecord, event_seqs: Sequence[int]) -> None:
-        self._run("insert_run", rows.run_params(run))
+        params = rows.run_params(run)
+        params["change_seq"] = self.change_seq
+        self._run("insert_run", params)
         for position, seq in enumerate(event_seqs):
             self._run("insert_run_event", {"run_id": run.id, "position": position, "event_seq": seq})
 
@@ -166,7 +171,9 @@ class SqlTx:
         return rows.run(row) if row else None
 
     def update_run(self, run: RunRecord) -> None:
-        self._run("update_run", rows.run_params(run))
+        params = rows.run_params(run)
+        params["change_seq"] = self.change_seq
+        self._run("update_run", params)
 
     def list_runs(self, query: RunQuery) -> list[RunRecord]:
         params: dict[str, object] = {
@@ -178,6 +185,18 @@ class SqlTx:
         }
         return [rows.run(row) for row in self._all("list_runs", params)]
 
+    def list_run_changes(
+        self, *, after: tuple[int, str], limit: int, status: str | None = None, function_slug: str | None = None
+    ) -> list[RunRecord]:
+        params: dict[str, object] = {
+            "seq": after[0],
+            "id": after[1],
+            "limit": limit,
+            "status": status,
+            "function_slug": function_slug,
+        }
+        return [rows.run(row) for row in self._all("list_run_changes", params)]
+
     def runs_for_event(self, internal_id: str) -> list[RunRecord]:
         return [rows.run(row) for row in self._all("runs_for_event", {"event_id": internal_id})]
 
@@ -185,7 +204,10 @@ class SqlTx:
         return [int(row[0]) for row in self._all("run_event_seqs", {"run_id": run_id})]
 
     def save_step(self, step: StepRecord) -> bool:
-        return self._run("save_step", rows.step_params(step)) > 0
+        written = self._run("save_step", rows.step_params(step)) > 0
+        if written:
+            self._run("touch_run", {"run_id": step.run_id, "change_seq": self.change_seq})
+        return written
 
     def list_steps(self, run_id: str) -> list[StepRecord]:
         return [rows.step(row) for row in self._all("list_steps", {"run_id": run_id})]
@@ -207,6 +229,13 @@ class SqlTx:
 
     def list_attempts(self, run_id: str) -> list[AttemptRecord]:
         return [rows.attempt(row) for row in self._all("list_attempts", {"run_id": run_id})]
+
+    def pending_retries(self, run_id: str) -> dict[str, int]:
+        due: dict[str, int] = {}
+        for step, attempt, run_at in self._all("pending_retries", {"run_id": run_id}):
+            key = step if attempt > 0 else ""  # an unreachable app's retry is recorded for the function
+            due[key] = min(run_at, due.get(key, run_at))
+        return due
 
     # queue
     def enqueue(self, item: QueueItemRecord) -> bool:
@@ -406,6 +435,7 @@ class SqlTx:
     def prune_runs(self, ended_before: int, limit: int) -> int:
         run_ids = [str(row[0]) for row in self._all("ended_runs_before", {"before": ended_before, "limit": limit})]
         for run_id in run_ids:
+            self._run("keep_change_floor", {"run_id": run_id})  # later stamps must stay above the pruned run's
             for query in ("delete_run_steps", "delete_run_attempts", "delete_run_events", "delete_run"):
                 self._run(query, {"run_id": run_id})
         return len(run_ids)

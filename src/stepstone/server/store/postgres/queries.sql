@@ -83,10 +83,10 @@ WHERE event_internal_id = %(event_internal_id)s ORDER BY id
 -- insert_run --
 INSERT INTO runs (id, function_id, function_slug, function_version, app_version, event_id, status, reason,
     output, created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan,
-    request_version, pending, constraints)
+    request_version, pending, constraints, change_seq)
 VALUES (%(id)s, %(function_id)s, %(function_slug)s, %(function_version)s, %(app_version)s, %(event_id)s, %(status)s, %(reason)s,
     %(output)s, %(created_at)s, %(started_at)s, %(ended_at)s, %(parent)s, %(cron)s, %(batch_id)s, %(original_run_id)s, %(force_plan)s,
-    %(request_version)s, %(pending)s, %(constraints)s)
+    %(request_version)s, %(pending)s, %(constraints)s, pg_current_xact_id()::text::bigint)
 
 -- insert_run_event --
 INSERT INTO run_events (run_id, position, event_seq) VALUES (%(run_id)s, %(position)s, %(event_seq)s)
@@ -95,25 +95,25 @@ INSERT INTO run_events (run_id, position, event_seq) VALUES (%(run_id)s, %(posit
 -- Changes to a run are serialized by its row lock, held until the transaction ends.
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, constraints
+    pending, constraints, change_seq
 FROM runs WHERE id = %(id)s FOR UPDATE
 
 -- get_run --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, constraints
+    pending, constraints, change_seq
 FROM runs WHERE id = %(id)s
 
 -- update_run --
 UPDATE runs SET status = %(status)s, reason = %(reason)s, output = %(output)s, started_at = %(started_at)s,
     ended_at = %(ended_at)s, force_plan = %(force_plan)s, request_version = %(request_version)s, pending = %(pending)s,
-    app_version = %(app_version)s
+    app_version = %(app_version)s, change_seq = pg_current_xact_id()::text::bigint
 WHERE id = %(id)s
 
 -- list_runs --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, constraints
+    pending, constraints, change_seq
 FROM runs
 WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
     AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s::text)
@@ -126,7 +126,7 @@ LIMIT %(limit)s
 -- The runs an event started, batches it was part of included.
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, constraints
+    pending, constraints, change_seq
 FROM runs WHERE id IN (
     SELECT id FROM runs WHERE event_id = %(event_id)s
     UNION
@@ -168,10 +168,16 @@ SELECT count(*), coalesce(sum(size), 0) FROM steps WHERE run_id = %(run_id)s
 SELECT hashed_id, memo FROM steps WHERE run_id = %(run_id)s AND memo IS NOT NULL ORDER BY finished_seq
 
 -- insert_attempt --
-INSERT INTO attempts (run_id, step_id, attempt, error, at) VALUES (%(run_id)s, %(step_id)s, %(attempt)s, %(error)s, %(at)s)
+INSERT INTO attempts (run_id, step_id, attempt, error, at, user_id)
+VALUES (%(run_id)s, %(step_id)s, %(attempt)s, %(error)s, %(at)s, %(user_id)s)
 
 -- list_attempts --
-SELECT run_id, step_id, attempt, error, at FROM attempts WHERE run_id = %(run_id)s ORDER BY id
+SELECT run_id, step_id, attempt, error, at, user_id FROM attempts WHERE run_id = %(run_id)s ORDER BY id
+
+-- pending_retries --
+-- The run's calls waiting to try again after a failed attempt (counted, or an unreachable app), unleased.
+SELECT attempt_step, attempt, run_at FROM queue
+WHERE run_id = %(run_id)s AND kind = 'call' AND lease_owner IS NULL AND (attempt > 0 OR payload <> '{}')
 
 -- enqueue --
 INSERT INTO queue (id, kind, run_id, function_id, target, payload, run_at, priority, constraints, attempt,
@@ -426,3 +432,32 @@ LEFT JOIN queue q ON q.job_key = 'batch:' || b.id WHERE e.internal_id = %(event_
 
 -- peek_limiter --
 SELECT tat FROM limiters WHERE key = %(key)s AND expires_at > %(now)s
+
+-- list_run_changes --
+-- The change feed: runs written after the cursor (change_seq, id), oldest change first. A run's stamp is
+-- the id of the transaction that wrote it, and transactions commit out of id order, so only stamps below
+-- the snapshot's xmin are read: every transaction below it has ended, and none can later commit a row
+-- behind a cursor a reader was given.
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending, constraints, change_seq
+FROM runs
+WHERE (change_seq, id) > (%(seq)s::bigint, %(id)s::text)
+    AND change_seq < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+    AND (%(status)s::text IS NULL OR status = %(status)s::text)
+    AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s::text)
+ORDER BY change_seq, id
+LIMIT %(limit)s
+
+-- touch_run --
+-- A step was saved: the run changed (once per transaction).
+UPDATE runs SET change_seq = pg_current_xact_id()::text::bigint
+WHERE id = %(run_id)s AND change_seq <> pg_current_xact_id()::text::bigint
+
+-- change_seq_high --
+-- The highest stamp stored (transaction ids only grow: PostgreSQL keeps no counter of its own).
+SELECT coalesce(max(change_seq), 0) FROM runs
+
+-- keep_change_floor --
+-- Transaction ids only grow: a pruned run's stamp needs no keeping.
+SELECT %(run_id)s::text

@@ -22,7 +22,7 @@ from psycopg import conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from stepstone.server.store import migrations, sql
-from stepstone.server.store.base import SchemaError, StoreError, Tx
+from stepstone.server.store.base import SchemaError, StoreError, Tx, UnstorableValueError
 from stepstone.server.store.sqltx import SqlTx
 
 T = TypeVar("T")
@@ -137,6 +137,10 @@ class PostgresStore:
             raise ConnectionLostError(f"the connection to PostgreSQL at {self._where} broke") from err
         except PoolTimeout as err:
             raise StoreError(f"no PostgreSQL connection free (pool of {self._pool.max_size}) in time") from err
+        except psycopg.DataError as err:
+            if err.sqlstate is None:  # the driver refused a value before sending it (text with a NUL character)
+                raise UnstorableValueError(str(err)) from err
+            raise StoreError(f"database error: {err}") from err
         except psycopg.Error as err:
             raise StoreError(f"database error: {err}") from err
 

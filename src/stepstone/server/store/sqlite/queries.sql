@@ -83,10 +83,10 @@ WHERE event_internal_id = :event_internal_id ORDER BY rowid
 -- insert_run --
 INSERT INTO runs (id, function_id, function_slug, function_version, app_version, event_id, status, reason,
     output, created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan,
-    request_version, pending, constraints)
+    request_version, pending, constraints, change_seq)
 VALUES (:id, :function_id, :function_slug, :function_version, :app_version, :event_id, :status, :reason,
     :output, :created_at, :started_at, :ended_at, :parent, :cron, :batch_id, :original_run_id, :force_plan,
-    :request_version, :pending, :constraints)
+    :request_version, :pending, :constraints, :change_seq)
 
 -- insert_run_event --
 INSERT INTO run_events (run_id, position, event_seq) VALUES (:run_id, :position, :event_seq)
@@ -95,25 +95,25 @@ INSERT INTO run_events (run_id, position, event_seq) VALUES (:run_id, :position,
 -- The single writer already serializes transactions.
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, constraints
+    pending, constraints, change_seq
 FROM runs WHERE id = :id
 
 -- get_run --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, constraints
+    pending, constraints, change_seq
 FROM runs WHERE id = :id
 
 -- update_run --
 UPDATE runs SET status = :status, reason = :reason, output = :output, started_at = :started_at,
     ended_at = :ended_at, force_plan = :force_plan, request_version = :request_version, pending = :pending,
-    app_version = :app_version
+    app_version = :app_version, change_seq = :change_seq
 WHERE id = :id
 
 -- list_runs --
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, constraints
+    pending, constraints, change_seq
 FROM runs
 WHERE (:status IS NULL OR status = :status) AND (:function_slug IS NULL OR function_slug = :function_slug)
     AND (:cursor IS NULL OR (CASE WHEN :newest_first THEN id < :cursor ELSE id > :cursor END))
@@ -124,7 +124,7 @@ LIMIT :limit
 -- The runs an event started, batches it was part of included.
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
-    pending, constraints
+    pending, constraints, change_seq
 FROM runs WHERE id IN (
     SELECT id FROM runs WHERE event_id = :event_id
     UNION
@@ -165,10 +165,16 @@ SELECT count(*), coalesce(sum(size), 0) FROM steps WHERE run_id = :run_id
 SELECT hashed_id, memo FROM steps WHERE run_id = :run_id AND memo IS NOT NULL ORDER BY finished_seq
 
 -- insert_attempt --
-INSERT INTO attempts (run_id, step_id, attempt, error, at) VALUES (:run_id, :step_id, :attempt, :error, :at)
+INSERT INTO attempts (run_id, step_id, attempt, error, at, user_id)
+VALUES (:run_id, :step_id, :attempt, :error, :at, :user_id)
 
 -- list_attempts --
-SELECT run_id, step_id, attempt, error, at FROM attempts WHERE run_id = :run_id ORDER BY id
+SELECT run_id, step_id, attempt, error, at, user_id FROM attempts WHERE run_id = :run_id ORDER BY id
+
+-- pending_retries --
+-- The run's calls waiting to try again after a failed attempt (counted, or an unreachable app), unleased.
+SELECT attempt_step, attempt, run_at FROM queue
+WHERE run_id = :run_id AND kind = 'call' AND lease_owner IS NULL AND (attempt > 0 OR payload <> '{}')
 
 -- enqueue --
 INSERT INTO queue (id, kind, run_id, function_id, target, payload, run_at, priority, constraints, attempt,
@@ -419,3 +425,32 @@ LEFT JOIN queue q ON q.job_key = 'batch:' || b.id WHERE e.internal_id = :event_i
 
 -- peek_limiter --
 SELECT tat FROM limiters WHERE key = :key AND expires_at > :now
+
+-- list_run_changes --
+-- The change feed: runs written after the cursor (change_seq, id), oldest change first. The single writer
+-- stamps each transaction with a number above every earlier one and commits in that order, so nothing
+-- can later appear behind a cursor a reader was given.
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending, constraints, change_seq
+FROM runs
+WHERE (change_seq, id) > (:seq, :id)
+    AND (:status IS NULL OR status = :status) AND (:function_slug IS NULL OR function_slug = :function_slug)
+ORDER BY change_seq, id
+LIMIT :limit
+
+-- touch_run --
+-- A step was saved: the run changed (once per transaction).
+UPDATE runs SET change_seq = :change_seq WHERE id = :run_id AND change_seq <> :change_seq
+
+-- change_seq_high --
+-- Where the writer's change counter resumes: above every stamp stored and every stamp of a pruned run.
+SELECT max(coalesce((SELECT max(change_seq) FROM runs), 0),
+    coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'change_seq_floor'), 0))
+
+-- keep_change_floor --
+-- Before a run is pruned, remember its stamp: the counter must never go back below a cursor handed out.
+INSERT INTO settings (key, value)
+SELECT 'change_seq_floor', CAST(change_seq AS TEXT) FROM runs WHERE id = :run_id
+ON CONFLICT (key) DO UPDATE
+SET value = CAST(max(CAST(settings.value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)

@@ -30,7 +30,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from stepstone.server.store import migrations, sql
 from stepstone.server.store.base import SchemaError, StoreError, Tx
-from stepstone.server.store.sqlite.tx import sqlite_tx
+from stepstone.server.store.sqlite.tx import QUERIES, sqlite_tx
 
 T = TypeVar("T")
 log = logging.getLogger("stepstone.store")
@@ -57,6 +57,33 @@ def schema_version(connection: sqlite3.Connection) -> int:
     )
     row = connection.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
     return int(row[0])
+
+
+def read_schema_status(path: str | Path) -> migrations.SchemaStatus:
+    """The schema status of an existing database file, read without writing anything (`stepstone db status`).
+
+    Opened read-only, so a missing file is an error and never becomes a new database; without a
+    `-wal` file (no engine has it open, and it was closed cleanly) the file is read as immutable,
+    which leaves no `-wal`/`-shm` behind, whereas a read-only open of a WAL database creates both.
+    Needs no lock: it may run next to the engine that owns the file.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise StoreError(f"no database at {file}")
+    immutable = "" if Path(f"{file}-wal").exists() else "&immutable=1"
+    try:
+        connection = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro{immutable}", uri=True)
+        try:
+            tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            row = (0,)
+            if ("schema_migrations",) in tables:
+                row = connection.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+            current = int(row[0])
+        finally:
+            connection.close()
+    except sqlite3.Error as err:
+        raise StoreError(f"cannot read {file}: {err}") from None
+    return migrations.status(current, MIGRATIONS)
 
 
 def apply_migrations(connection: sqlite3.Connection) -> list[int]:
@@ -106,6 +133,7 @@ class SqliteStore:
         self.applied_migrations = apply_migrations(self._writer) if migrate else []
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._tx = sqlite_tx(self._writer)
+        self._change_seq: int | None = None  # the last run stamp handed out (read from the file when first needed)
         self._write_lock = threading.Lock()  # held while a group runs on the writer connection
         self._quiet: Callable[[], bool] = lambda: False
         self._queued = 0  # scripts handed to the writer thread and not yet answered (event-loop thread only)
@@ -190,6 +218,7 @@ class SqliteStore:
             return []
         try:
             self._writer.execute("BEGIN IMMEDIATE")
+            self._tx.change_seq = self._next_change_seq()
             # A lone script needs no savepoint: its failure rolls back the whole transaction.
             results = [self._run_script(job, savepoint=len(batch) > 1) for job in batch]
             if self._writer.in_transaction:
@@ -201,6 +230,18 @@ class SqliteStore:
             failure = StoreError(f"database write failed: {err}")
             return [(job, False, failure) for job in batch]
         return results
+
+    def _next_change_seq(self) -> int:
+        """The stamp of this transaction's run writes (the change feed's order): one writer commits one
+        transaction at a time, so a counter kept here orders them; it resumes above what the file holds."""
+        if self._change_seq is None:
+            try:
+                row = self._writer.execute(QUERIES["change_seq_high"]).fetchone()
+            except sqlite3.OperationalError:  # a schema before the feed (`stepstone db upgrade`): no run is written
+                return 0
+            self._change_seq = int(row[0] or 0)
+        self._change_seq += 1
+        return self._change_seq
 
     def _run_script(self, job: _Job, *, savepoint: bool) -> tuple[_Job, bool, Any]:
         if savepoint:
