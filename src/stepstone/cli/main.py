@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,8 +14,10 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from stepstone.cli.options import common, option, split_commas
-from stepstone.cli.stores import StoreOptions, open_store, store_flags
+from stepstone.cli import logs, manage
+from stepstone.cli.apps import Supervisor
+from stepstone.cli.options import LOG_FORMAT, common, option, split_commas
+from stepstone.cli.stores import StoreOptions, open_store, schema_status, store_flags
 from stepstone.protocol import signing
 from stepstone.server.api.app import create_app
 from stepstone.server.engine import Engine
@@ -78,14 +77,13 @@ def _store_options(
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """Log at `level` in the `--log-format` of the command being run (text outside a command)."""
+    context = click.get_current_context(silent=True)
+    log_format = context.meta.get(LOG_FORMAT, "text") if context is not None else "text"
+    logs.configure(level, log_format)
 
 
-def _serve(served: Served) -> None:
+def _serve(served: Served, apps: Supervisor | None = None) -> None:
     _configure_logging(served.log_level)
     store = open_store(served.store)
     engine = Engine(store, served.settings)
@@ -108,44 +106,53 @@ def _serve(served: Served) -> None:
         log_config=None,
         timeout_graceful_shutdown=int(served.settings.drain_timeout.total_seconds()),
     )
-    # uvicorn drains on SIGTERM/SIGINT, then re-raises the signal: let it end the process cleanly (exit 0),
-    # so the `finally` blocks (closing the store, stopping --app processes) still run.
-    signal.signal(signal.SIGTERM, _exit_cleanly)
+    server = uvicorn.Server(config)
+    # uvicorn drains on SIGTERM and SIGINT (Ctrl+C), then raises the signal again: end the process
+    # cleanly then (exit 0, where click would print "Aborted!" and exit 1 after a KeyboardInterrupt),
+    # so the `finally` blocks (stopping --app processes, closing the store) still run.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
     try:
-        uvicorn.Server(config).run()
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:  # uvicorn's loop (uvloop)
+            runner.run(_run(server, engine, apps))
     finally:
         asyncio.run(store.close())
         log.info("stopped", extra={"action": "engine.stopped"})
+    if apps is not None and apps.failure is not None:
+        raise click.ClickException(apps.failure)
+
+
+async def _run(server: uvicorn.Server, engine: Engine, apps: Supervisor | None) -> None:
+    """Serve until a signal, or until an --app exits (without --reload); the apps stop after the drain."""
+    if apps is None:
+        await server.serve()
+        return
+
+    def stop_engine() -> None:
+        server.should_exit = True
+
+    async def sync(url: str) -> str | None:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event; the app registers over HTTP
+            await asyncio.sleep(0.02)
+        return await engine.syncer.ping(url)
+
+    await apps.start(sync, stop_engine)
+    try:
+        await server.serve()
+    finally:
+        await apps.stop()
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def _start_apps(
-    specs: tuple[str, ...], first_port: int, engine_url: str
-) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
-    processes = []
-    urls = []
-    for offset, spec in enumerate(specs):
-        port = first_port + offset
-        env = {
-            **os.environ,
-            "STEPSTONE_DEV": engine_url,
-            "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]),
-        }
-        command = [sys.executable, "-m", "uvicorn", spec, "--host", "127.0.0.1", "--port", str(port)]
-        processes.append(subprocess.Popen([*command, "--log-level", "warning"], env=env))
-        urls.append(f"http://127.0.0.1:{port}/api/inngest")
-    return processes, urls
-
-
-def _db_flag(default: str) -> Callable[[F], F]:
+def _db_flag(default: str, what: str = "created if missing") -> Callable[[F], F]:
     return option(
         "db",
         type=click.Path(dir_okay=False, path_type=Path),
         default=Path(default),
-        help="SQLite database file (created if missing); ignored with --postgres-uri.",
+        help=f"SQLite database file ({what}); ignored with --postgres-uri.",
     )
 
 
@@ -168,6 +175,13 @@ def _db_flag(default: str) -> Callable[[F], F]:
     type=click.IntRange(1, 65535),
     help="Port of the first --app (the next ones take the following ports).",
 )
+@option(
+    "reload",
+    is_flag=True,
+    default=False,
+    help="Restart the --app processes when a .py file under the current directory (or an app's package) "
+    "changes, and sync them again at once; an app that fails waits for the next change.",
+)
 def dev(
     host: str,
     port: int,
@@ -178,25 +192,23 @@ def dev(
     sqlite_synchronous: str,
     apps: tuple[str, ...],
     app_port: int,
+    reload: bool,
     log_level: str,
     **options: Any,
 ) -> None:
     """Run the engine for local development: no keys, apps synced by URL, a movable clock.
 
     Events go to POST /e/<any key>, runs show at GET /v1/runs, and POST /dev/clock/advance moves
-    time forward (to see sleeps and timeouts end without waiting).
+    time forward (to see sleeps and timeouts end without waiting). When an --app exits, the engine
+    stops too (exit code 1), unless --reload waits for a fix.
     """
+    if reload and not apps:
+        raise click.UsageError("--reload restarts the --app processes: give at least one --app MODULE:ATTR")
     engine_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    processes, app_urls = _start_apps(apps, app_port, engine_url)
-    settings = _settings(True, (*sdk_urls, *app_urls), **options)
+    supervisor = Supervisor(apps, app_port, engine_url, reload=reload) if apps else None
+    settings = _settings(True, sdk_urls, **options)  # the supervisor syncs the --app processes itself
     store = _store_options(db, postgres_uri, postgres_pool_size, sqlite_synchronous)
-    try:
-        _serve(Served(host, port, store, settings, log_level))
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
+    _serve(Served(host, port, store, settings, log_level), supervisor)
 
 
 @main.command()
@@ -258,24 +270,37 @@ def db() -> None:
 
 @db.command()
 @store_flags
-@_db_flag(".stepstone/stepstone.db")
+@_db_flag(".stepstone/stepstone.db", "read only, never created")
 def status(db: Path, postgres_uri: str | None, postgres_pool_size: int, sqlite_synchronous: str) -> None:
-    """Show the schema version and the migrations not applied yet."""
-    store = open_store(_store_options(db, postgres_uri, postgres_pool_size, sqlite_synchronous), migrate=False)
-    try:
-        click.echo(f"{store.describe()}: {store.schema_status().describe()}")
-    finally:
-        asyncio.run(store.close())
+    """Show the schema version and the migrations not applied yet.
+
+    Reads only: a missing SQLite file is an error (naming the databases in .stepstone/), never a new
+    database, and the file may be in use by a running engine.
+    """
+    click.echo(schema_status(_store_options(db, postgres_uri, postgres_pool_size, sqlite_synchronous)))
 
 
 @db.command()
 @store_flags
 @_db_flag(".stepstone/stepstone.db")
 def upgrade(db: Path, postgres_uri: str | None, postgres_pool_size: int, sqlite_synchronous: str) -> None:
-    """Apply the migrations the database lacks (engines also apply them when they start)."""
+    """Apply the migrations the database lacks (engines also apply them when they start).
+
+    A missing SQLite file is created, with the whole schema: what `start` would do before serving.
+    """
+    created = postgres_uri is None and not db.exists()
     store = open_store(_store_options(db, postgres_uri, postgres_pool_size, sqlite_synchronous), migrate=False)
     try:
         applied = store.upgrade()
-        click.echo(f"{store.describe()}: applied {applied or 'nothing'}; {store.schema_status().describe()}")
+        done = f"{'created it, ' if created else ''}applied {applied or 'nothing'}"
+        click.echo(f"{store.describe()}: {done}; {store.schema_status().describe()}")
     finally:
         asyncio.run(store.close())
+
+
+main.add_command(manage.send)
+main.add_command(manage.invoke)
+main.add_command(manage.runs)
+main.add_command(manage.events)
+main.add_command(manage.functions)
+main.add_command(manage.apps)

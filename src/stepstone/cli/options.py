@@ -21,6 +21,15 @@ def split_commas(_: click.Context, __: click.Parameter, values: tuple[str, ...])
     return tuple(part for part in parts if part)
 
 
+LOG_FORMAT = "stepstone.log_format"
+
+
+def remember_log_format(context: click.Context, _: click.Parameter, value: str) -> str:
+    """Keep `--log-format` in the context's `meta` (for `main._configure_logging`), not as an argument."""
+    context.meta[LOG_FORMAT] = value
+    return value
+
+
 def option(flag: str, *names: str, **kwargs: Any) -> Callable[[F], F]:
     kwargs.setdefault("show_envvar", True)
     kwargs.setdefault("show_default", True)
@@ -74,6 +83,14 @@ def common(func: F) -> F:
             type=click.Choice(["debug", "info", "warning", "error"]),
             default="info",
             help="Log level (access logs are at info).",
+        ),
+        option(
+            "log-format",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            expose_value=False,
+            callback=remember_log_format,
+            help="Log lines for people (text), or one JSON object a line for log systems (json).",
         ),
     ]
     for decorator in reversed(decorators):
