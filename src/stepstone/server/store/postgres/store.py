@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,9 @@ from stepstone.server.store.sqltx import SqlTx
 
 T = TypeVar("T")
 log = logging.getLogger("stepstone.store")
+_ROLLBACK_ATTEMPTS = 5
+_ROLLBACK_CLASS = "40"  # SQLSTATE class 40, transaction rollback: 40001, 40P01
+_ROLLED_BACK = {"action": "store.retried"}
 
 QUERIES = sql.load_queries(Path(__file__).with_name("queries.sql"))
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -121,28 +125,38 @@ class PostgresStore:
         return await loop.run_in_executor(self._threads, self._in_transaction, script, read_only)
 
     def _in_transaction(self, script: Callable[[Tx], T], read_only: bool) -> T:
-        try:
-            with self._pool.connection() as conn, conn.transaction():
-                cursor = conn.cursor()
-                if read_only:
-                    cursor.execute("SET TRANSACTION READ ONLY")
-                return script(cast(Tx, SqlTx(cursor.execute, QUERIES)))
-        except psycopg.OperationalError as err:
+        """Run `script` in one transaction; again, from the start, when PostgreSQL aborted it as a deadlock
+        victim or a serialization failure (SQLSTATE class 40; scripts are plain functions of the
+        transaction, safe to repeat). Driver errors become store errors."""
+        for attempt in range(1, _ROLLBACK_ATTEMPTS + 1):
+            try:
+                with self._pool.connection() as conn, conn.transaction():
+                    cursor = conn.cursor()
+                    if read_only:
+                        cursor.execute("SET TRANSACTION READ ONLY")
+                    return script(cast(Tx, SqlTx(cursor.execute, QUERIES)))
+            except psycopg.Error as err:
+                rolled_back = err.sqlstate is not None and err.sqlstate.startswith(_ROLLBACK_CLASS)
+                if not rolled_back or attempt == _ROLLBACK_ATTEMPTS:
+                    raise self._store_error(err) from err
+                log.debug("transaction rolled back (%s); running it again", err.sqlstate, extra=_ROLLED_BACK)
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # two victims of one conflict do not meet again
+            except PoolTimeout as err:
+                raise StoreError(f"no PostgreSQL connection free (pool of {self._pool.max_size}) in time") from err
+        raise AssertionError("unreachable")
+
+    def _store_error(self, err: psycopg.Error) -> StoreError:
+        if isinstance(err, psycopg.DataError) and err.sqlstate is None:
+            return UnstorableValueError(str(err))  # the driver refused a value before sending it (a NUL character)
+        if isinstance(err, psycopg.OperationalError) and not (err.sqlstate or "").startswith(_ROLLBACK_CLASS):
             log.warning(
                 "lost the connection to PostgreSQL at %s (%s); the pool reconnects",
                 self._where,
                 str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__,
                 extra={"action": "store.reconnect"},
             )
-            raise ConnectionLostError(f"the connection to PostgreSQL at {self._where} broke") from err
-        except PoolTimeout as err:
-            raise StoreError(f"no PostgreSQL connection free (pool of {self._pool.max_size}) in time") from err
-        except psycopg.DataError as err:
-            if err.sqlstate is None:  # the driver refused a value before sending it (text with a NUL character)
-                raise UnstorableValueError(str(err)) from err
-            raise StoreError(f"database error: {err}") from err
-        except psycopg.Error as err:
-            raise StoreError(f"database error: {err}") from err
+            return ConnectionLostError(f"the connection to PostgreSQL at {self._where} broke")
+        return StoreError(f"database error: {err}")
 
     def set_quiet_check(self, quiet: Callable[[], bool]) -> None:
         """Nothing to tune: transactions run on pooled connections, without a writer thread."""
