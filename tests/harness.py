@@ -20,9 +20,9 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from stepstone.server.api.app import create_app
-from stepstone.server.clock import FakeClock, wall_ms
+from stepstone.server.core.clock import FakeClock, wall_ms
+from stepstone.server.core.settings import EngineSettings
 from stepstone.server.engine import Engine
-from stepstone.server.settings import EngineSettings
 
 T = TypeVar("T")
 

@@ -90,7 +90,9 @@ async def test_python_failures_point_at_the_page_line() -> None:
 @pytest.mark.slow
 async def test_an_engine_page_runs_next_to_the_synced_example_app(tmp_path: Path) -> None:
     page = Page(Path("docs/example.md"), (), engine=True)
-    python = Block(page.path, 3, "python", (), "import httpx\n\napps = httpx.get('http://127.0.0.1:8288/v1/apps').json()\n")
+    python = Block(
+        page.path, 3, "python", (), "import httpx\n\napps = httpx.get('http://127.0.0.1:8288/v1/apps').json()\n"
+    )
     bash = Block(page.path, 9, "bash", (), "curl -sf localhost:8288/v1/functions | grep -q example-process-order\n")
     runner.prepare(page, tmp_path)
     with runner.engine(tmp_path):

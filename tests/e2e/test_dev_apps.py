@@ -49,7 +49,7 @@ def first(ctx: stepstone.ContextSync) -> str:
 FUNCTIONS = [first]
 '''
 
-SECOND = '''
+SECOND = """
 
 @client.create_function(fn_id="second", trigger=stepstone.TriggerEvent(event="scratch/second"))
 def second(ctx: stepstone.ContextSync) -> str:
@@ -57,12 +57,12 @@ def second(ctx: stepstone.ContextSync) -> str:
 
 
 FUNCTIONS.append(second)
-'''
+"""
 
-SERVE = '''
+SERVE = """
 app = fastapi.FastAPI()
 stepstone.fastapi.serve(app, client, FUNCTIONS)
-'''
+"""
 
 
 class Engine(processes.Process):
@@ -113,8 +113,10 @@ def test_reload_restarts_the_app_on_a_change_and_syncs_it_at_once(scratch: Path)
         assert "reloading scratch:app (changed: scratch.py)" in engine.text()
         event_id = engine.http.post("/e/dev", json={"name": "scratch/second"}).json()["ids"][0]
         run = wait_until(
-            lambda: (runs := engine.http.get(f"/v1/events/{event_id}/runs").json()["data"])
-            and runs[0]["status"] == "Completed",
+            lambda: (
+                (runs := engine.http.get(f"/v1/events/{event_id}/runs").json()["data"])
+                and runs[0]["status"] == "Completed"
+            ),
             what="the new function ran",
         )
         assert run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from stepstone.server.transport import AppResponse, TransportError
+from stepstone.server.core.transport import AppResponse, TransportError
 
 
 class NoNetwork:

@@ -166,7 +166,7 @@ async def test_a_step_error_is_retried_then_stored_as_the_step_error(harness: Ha
 
 
 async def test_an_oversized_step_output_fails_the_step_not_the_engine(tmp_path: Path) -> None:
-    from stepstone.server.settings import Limits
+    from stepstone.server.core.settings import Limits
 
     harness = Harness(tmp_path / "limits", limits=Limits(max_step_output_bytes=100, max_run_state_bytes=1000))
     await harness.start()
@@ -191,7 +191,7 @@ async def test_an_oversized_step_output_fails_the_step_not_the_engine(tmp_path: 
 
 
 async def test_a_run_whose_state_outgrows_the_limit_fails(tmp_path: Path) -> None:
-    from stepstone.server.settings import Limits
+    from stepstone.server.core.settings import Limits
 
     harness = Harness(tmp_path / "state", limits=Limits(max_run_state_bytes=1000))
     await harness.start()

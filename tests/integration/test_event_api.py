@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stepstone.protocol import events as wire_events
-from stepstone.server.settings import Limits
+from stepstone.server.core.settings import Limits
 from tests.harness import Harness, free_socket
 from tests.integration import official_app
 

@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from starlette.types import ASGIApp
 
 from stepstone.server.api.app import create_app
-from stepstone.server.clock import FakeClock
+from stepstone.server.core.clock import FakeClock
+from stepstone.server.core.settings import EngineSettings
 from stepstone.server.engine import Engine
-from stepstone.server.settings import EngineSettings
 from stepstone.server.store.base import Store
 from stepstone.server.store.postgres.store import PostgresStore
 from stepstone.server.store.sqlite.store import SqliteStore

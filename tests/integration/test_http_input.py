@@ -18,8 +18,8 @@ import orjson
 import pytest
 
 from stepstone.server.api.app import create_app
+from stepstone.server.core.settings import EngineSettings, Limits
 from stepstone.server.engine import Engine
-from stepstone.server.settings import EngineSettings, Limits
 from stepstone.server.store.sqlite.store import SqliteStore
 from tests.harness import Harness
 from tests.integration.offline import NoNetwork

@@ -14,9 +14,9 @@ import pytest
 import stepstone
 import stepstone.fastapi
 from stepstone.server.api.app import create_app
-from stepstone.server.clock import FakeClock, wall_ms
+from stepstone.server.core.clock import FakeClock, wall_ms
+from stepstone.server.core.settings import EngineSettings
 from stepstone.server.engine import Engine
-from stepstone.server.settings import EngineSettings
 from stepstone.server.store.postgres.store import PostgresStore
 from tests.harness import Served, eventually, free_socket
 from tests.integration.flow_app import Probe

@@ -20,8 +20,8 @@ from stepstone.cli.options import LOG_FORMAT, common, option, split_commas
 from stepstone.cli.stores import StoreOptions, open_store, schema_status, store_flags
 from stepstone.protocol import signing
 from stepstone.server.api.app import create_app
+from stepstone.server.core.settings import EngineSettings
 from stepstone.server.engine import Engine
-from stepstone.server.settings import EngineSettings
 
 log = logging.getLogger("stepstone.cli")
 F = TypeVar("F", bound=Callable[..., Any])

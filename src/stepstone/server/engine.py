@@ -16,16 +16,20 @@ from urllib.parse import urlsplit
 from stepstone.protocol import config as wire
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import opcodes
-from stepstone.server import apps, clock, flow, ingest, retention, runs, transitions
-from stepstone.server.executor import Executor
-from stepstone.server.registry import Registry
-from stepstone.server.settings import EngineSettings
+from stepstone.server.apps import registration
+from stepstone.server.apps.syncer import Syncer, normalize_url
+from stepstone.server.core import clock
+from stepstone.server.core.settings import EngineSettings
+from stepstone.server.core.transport import AiohttpTransport, Transport
+from stepstone.server.functions.registry import Registry
+from stepstone.server.intake import flow, ingest
+from stepstone.server.queue import retention
+from stepstone.server.queue.executor import Executor
+from stepstone.server.runs import lifecycle, transitions
+from stepstone.server.runs.transitions import CallPlan
+from stepstone.server.runs.work import Work
 from stepstone.server.store.base import Store, Tx
 from stepstone.server.store.records import AppRecord, FunctionRecord, QueueItemRecord, RunRecord, RunStatus, SkipRecord
-from stepstone.server.syncer import Syncer, normalize_url
-from stepstone.server.transitions import CallPlan
-from stepstone.server.transport import AiohttpTransport, Transport
-from stepstone.server.work import Work
 
 log = logging.getLogger("stepstone.engine")
 CLOCK_OFFSET = "clock_offset_ms"
@@ -73,7 +77,7 @@ class Engine:
         self.registry = Registry()
         self.transport = transport or AiohttpTransport()
         self.executor = Executor(store, self.clock, self.registry, settings, self.transport, notify=self.wake, rng=rng)
-        from stepstone.server.worker import Worker
+        from stepstone.server.queue.worker import Worker
 
         self.worker = Worker(self.executor, slots=settings.workers)
         self.syncer = Syncer(self, settings.sync_urls)
@@ -176,11 +180,11 @@ class Engine:
 
         return dispatch
 
-    async def register(self, request: wire.RegisterRequest) -> apps.SyncResult:
+    async def register(self, request: wire.RegisterRequest) -> registration.SyncResult:
         """Validate and store an app's functions (raises `registry.ConfigError` with every problem)."""
-        apps.validate(request)
-        digest = apps.checksum(request)
-        result, _ = await self.executor.transact(lambda work: apps.register(work, request, digest))
+        registration.validate(request)
+        digest = registration.checksum(request)
+        result, _ = await self.executor.transact(lambda work: registration.register(work, request, digest))
         self.wake()
         return result
 
@@ -197,7 +201,7 @@ class Engine:
                 raise RunNotFoundError(run_id)
             if run.status.ended:
                 raise RunEndedError(run_id)
-            runs.finalize(work, run, RunStatus.CANCELLED, output_json=None, reason="cancelled through the API")
+            lifecycle.finalize(work, run, RunStatus.CANCELLED, output_json=None, reason="cancelled through the API")
             return run
 
         run, _ = await self.executor.transact(cancel)
@@ -218,9 +222,7 @@ class Engine:
         self.wake()
         return run
 
-    async def invoke(
-        self, function_id: str, data: dict[str, Any]
-    ) -> tuple[Invocation, Callable[[], Awaitable[None]]]:
+    async def invoke(self, function_id: str, data: dict[str, Any]) -> tuple[Invocation, Callable[[], Awaitable[None]]]:
         """Start a run of a function by its id (as registered), through flow control as any event would.
 
         Records an `inngest/function.invoked` event aimed at the function (what `step.invoke` sends,

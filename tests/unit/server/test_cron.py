@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from stepstone.server.cron import CronError, jitter_offset, jitter_problem, parse_cron, parse_jitter
+from stepstone.server.core.cron import CronError, jitter_offset, jitter_problem, parse_cron, parse_jitter
 
 PARIS = ZoneInfo("Europe/Paris")
 

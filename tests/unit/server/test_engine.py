@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from stepstone.server.core.settings import EngineSettings
 from stepstone.server.engine import Engine
-from stepstone.server.settings import EngineSettings
 from stepstone.server.store.sqlite.store import SqliteStore
 
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from stepstone.server import expressions
-from stepstone.server.expressions import Bindings, ExpressionError, compile_expression, evaluate_key, problem
+from stepstone.server.core import expressions
+from stepstone.server.core.expressions import Bindings, ExpressionError, compile_expression, evaluate_key, problem
 
 
 def event(**data: object) -> dict[str, object]:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from stepstone.protocol import config as wire
-from stepstone.server import apps, flow_rules, registry
+from stepstone.server.apps import registration
+from stepstone.server.functions import flow_rules, registry
 
 
 def request(**fields: Any) -> wire.RegisterRequest:
@@ -23,7 +24,7 @@ def request(**fields: Any) -> wire.RegisterRequest:
 
 def problems(**fields: Any) -> list[str]:
     with pytest.raises(registry.ConfigError) as err:
-        apps.validate(request(**fields))
+        registration.validate(request(**fields))
     return err.value.problems
 
 
@@ -79,7 +80,7 @@ def test_an_unknown_singleton_mode_or_concurrency_scope_is_rejected_by_shape() -
 
 
 def test_valid_flow_control_passes() -> None:
-    apps.validate(
+    registration.validate(
         request(
             concurrency=[{"limit": 2, "key": "event.data.user"}, {"limit": 5, "scope": "account", "key": '"shared"'}],
             throttle={"limit": 3, "period": "7d", "burst": 2, "key": "event.data.user"},
@@ -90,13 +91,13 @@ def test_valid_flow_control_passes() -> None:
             singleton={"mode": "cancel", "key": "event.data.user"},
         )
     )
-    apps.validate(request(batchEvents={"maxSize": 2, "timeout": "1m30s", "key": "event.data.user"}))
-    apps.validate(request(batchEvents={"maxSize": 100}))  # the timeout defaults to 60 s
+    registration.validate(request(batchEvents={"maxSize": 2, "timeout": "1m30s", "key": "event.data.user"}))
+    registration.validate(request(batchEvents={"maxSize": 100}))  # the timeout defaults to 60 s
 
 
 def test_a_throttle_limit_of_zero_is_stored_as_one() -> None:
     config = request(throttle={"limit": 0, "period": "1m"}).functions[0]
-    apps.validate(request(throttle={"limit": 0, "period": "1m"}))
+    registration.validate(request(throttle={"limit": 0, "period": "1m"}))
     assert flow_rules.normalize(config).throttle == wire.ThrottleConfig(limit=1, period="1m")
     unchanged = request(throttle={"limit": 4, "period": "1m"}).functions[0]
     assert flow_rules.normalize(unchanged) is unchanged

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from stepstone.server import claims, gcra
+from stepstone.server.core import gcra
+from stepstone.server.queue import claims
 
 MINUTE = 60_000
 

@@ -19,10 +19,10 @@ from starlette.responses import Response
 
 from stepstone.protocol import durations
 from stepstone.protocol.stepids import hash_step_id
-from stepstone.server import runs
-from stepstone.server.clock import to_datetime
+from stepstone.server.core.clock import to_datetime
+from stepstone.server.runs import lifecycle
+from stepstone.server.runs.work import Work
 from stepstone.server.store.records import RunStatus
-from stepstone.server.work import Work
 from tests.harness import Harness, eventually, free_socket
 from tests.integration import scripted_app
 from tests.integration.scripted_app import done, ops
@@ -300,7 +300,7 @@ async def cancel_and_fail(harness: Harness, run_id: str) -> None:
     def script(work: Work) -> None:
         run = work.tx.lock_run(run_id)
         assert run is not None
-        runs.finalize(work, run, RunStatus.CANCELLED, output_json=None, reason="by the test")
+        lifecycle.finalize(work, run, RunStatus.CANCELLED, output_json=None, reason="by the test")
         raise RuntimeError("the script fails after the change: its transaction rolls back")
 
     with pytest.raises(RuntimeError):

@@ -8,7 +8,8 @@ import orjson
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import events as wire_events
-from stepstone.server import apps, registry
+from stepstone.server.apps import registration
+from stepstone.server.functions import registry
 from stepstone.server.store.records import FunctionRecord
 
 
@@ -42,7 +43,7 @@ def test_a_function_without_triggers_is_valid_and_runs_only_when_invoked() -> No
     request = wire.RegisterRequest.model_validate(
         {"url": "http://app/api", "appName": "app", "functions": [function("app-invoked", [])]}
     )
-    apps.validate(request)
+    registration.validate(request)
     catalog = registry.Catalog([compiled(function("app-invoked", []))], 1, {})
     invoked = {"name": wire_events.FUNCTION_INVOKED, "data": {"_inngest": {"fn_id": "app-invoked"}}}
     assert [fn.slug for fn in catalog.match(invoked)] == ["app-invoked"]

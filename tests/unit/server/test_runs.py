@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from stepstone.server import apps, ingest
+from stepstone.server.apps import registration as apps
+from stepstone.server.intake import ingest
 from stepstone.server.store.records import ItemKind
 from tests.unit.server.test_transitions import NOW, Scripts, registration
 

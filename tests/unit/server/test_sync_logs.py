@@ -11,9 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
-from stepstone.server import backoff, syncer
-from stepstone.server.settings import EngineSettings
-from stepstone.server.transport import AppResponse, TransportError
+from stepstone.server.apps import syncer
+from stepstone.server.core import backoff
+from stepstone.server.core.settings import EngineSettings
+from stepstone.server.core.transport import AppResponse, TransportError
 from tests.harness import Harness
 from tests.integration import scripted_app
 

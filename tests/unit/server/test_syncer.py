@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from stepstone.server import syncer
-from stepstone.server.transport import AppResponse
+from stepstone.server.apps import syncer
+from stepstone.server.core.transport import AppResponse
 
 
 def answer(status: int, body: object) -> AppResponse:

@@ -9,13 +9,15 @@ import orjson
 from stepstone.protocol import config as wire
 from stepstone.protocol import opcodes
 from stepstone.protocol.stepids import hash_step_id
-from stepstone.server import apps, ingest, transitions
-from stepstone.server.outcomes import Completed, Ops
-from stepstone.server.registry import Registry
-from stepstone.server.settings import EngineSettings, Limits
+from stepstone.server.apps import registration as apps
+from stepstone.server.core.settings import EngineSettings, Limits
+from stepstone.server.functions.registry import Registry
+from stepstone.server.intake import ingest
+from stepstone.server.runs import transitions
+from stepstone.server.runs.outcomes import Completed, Ops
+from stepstone.server.runs.work import Work
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import ItemKind, QueueItemRecord, RunQuery, RunStatus
-from stepstone.server.work import Work
 
 NOW = 1_767_225_600_000
 
@@ -143,7 +145,7 @@ async def test_parallel_steps_fan_in_to_one_discovery(store) -> None:
 
 
 async def test_a_missed_cron_tick_fires_once(store) -> None:
-    from stepstone.server import crons
+    from stepstone.server.intake import crons
 
     scripts = Scripts(store)
     request = registration()

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from stepstone.server.transport import AiohttpTransport, TransportError
+from stepstone.server.core.transport import AiohttpTransport, TransportError
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 SILENCE = b""  # answer nothing and wait for the client to close

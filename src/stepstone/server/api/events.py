@@ -18,9 +18,9 @@ from starlette.responses import Response
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import headers as h
 from stepstone.server.api.common import JSONAnswer, engine_of, error
-from stepstone.server.clock import wall_ms
+from stepstone.server.core.clock import wall_ms
+from stepstone.server.core.ids import ULIDS
 from stepstone.server.engine import Engine
-from stepstone.server.ids import ULIDS
 
 router = APIRouter(tags=["events"])
 

@@ -17,9 +17,9 @@ from starlette.responses import Response
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import headers as h
-from stepstone.server import apps
 from stepstone.server.api.common import JSONAnswer, engine_of, error, require_signing_key
-from stepstone.server.registry import ConfigError, parse_functions, sync_warnings
+from stepstone.server.apps import registration
+from stepstone.server.functions.registry import ConfigError, parse_functions, sync_warnings
 
 log = logging.getLogger("stepstone.sync")
 router = APIRouter(tags=["sdk"], dependencies=[Depends(require_signing_key)])
@@ -64,7 +64,7 @@ async def register(request: Request) -> Response:
         name = str(raw.get("appName") or raw.get("appname") or "")
         if name:
             url = str(raw.get("url", ""))
-            await engine.executor.transact(lambda work: apps.record_error(work, name, url, message))
+            await engine.executor.transact(lambda work: registration.record_error(work, name, url, message))
         return _refused(raw, f"At least one function is invalid: {message}", problems=err.problems)
     warnings = sync_warnings(sync.functions)
     _log_sync(sync, result.modified, warnings)

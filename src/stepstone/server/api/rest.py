@@ -16,13 +16,13 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from stepstone.server import claims
 from stepstone.server.api import views
 from stepstone.server.api.common import APIError, JSONAnswer, engine_of, error, require_signing_key
+from stepstone.server.apps.syncer import normalize_url
 from stepstone.server.engine import FunctionNotFoundError, Invocation, RunEndedError, RunNotFoundError, SyncError
+from stepstone.server.queue import claims
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import RunQuery, RunRecord, RunStatus
-from stepstone.server.syncer import normalize_url
 
 
 async def refuse_nul(request: Request) -> None:

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from stepstone.protocol import durations
-from stepstone.server import clock
 from stepstone.server.api.common import JSONAnswer, engine_of, error
+from stepstone.server.core import clock
 
 router = APIRouter(tags=["system"])
 

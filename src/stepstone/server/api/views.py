@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from stepstone.protocol import durations
-from stepstone.server.clock import to_datetime
+from stepstone.server.core.clock import to_datetime
 from stepstone.server.store.records import (
     AppRecord,
     AttemptRecord,

@@ -16,11 +16,11 @@ from starlette.types import Message, Receive, Scope, Send
 
 from stepstone.protocol import config as wire
 from stepstone.server.api.app import create_app
-from stepstone.server.clock import FakeClock, wall_ms
+from stepstone.server.core.clock import FakeClock, wall_ms
+from stepstone.server.core.settings import EngineSettings
+from stepstone.server.core.transport import AppResponse
 from stepstone.server.engine import Engine
-from stepstone.server.settings import EngineSettings
 from stepstone.server.store.sqlite.store import SqliteStore
-from stepstone.server.transport import AppResponse
 from tests.harness import eventually
 from tests.integration import scripted_app
 

@@ -45,9 +45,7 @@ def scope(method: str, *headers: tuple[bytes, bytes]) -> dict[str, Any]:
     return {"type": "http", "method": method, "scheme": "http", "headers": [(b"host", b"localhost:8288"), *headers]}
 
 
-@pytest.mark.parametrize(
-    "content_type", [b"application/x-www-form-urlencoded", b"text/plain;charset=utf-8", b"", None]
-)
+@pytest.mark.parametrize("content_type", [b"application/x-www-form-urlencoded", b"text/plain;charset=utf-8", b"", None])
 def test_a_body_of_another_or_no_content_type_is_labelled_json(content_type: bytes | None) -> None:
     request = scope("POST", *([(b"content-type", content_type)] if content_type is not None else []))
     assert inputs.screen(request, 1024) is None

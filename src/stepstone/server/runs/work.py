@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepstone.protocol import durations
-from stepstone.server.clock import to_datetime
-from stepstone.server.ids import ULIDS
-from stepstone.server.registry import Catalog, Registry
-from stepstone.server.settings import EngineSettings
+from stepstone.server.core.clock import to_datetime
+from stepstone.server.core.ids import ULIDS
+from stepstone.server.core.settings import EngineSettings
+from stepstone.server.functions.registry import Catalog, Registry
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import TIMERS, QueueItemRecord, RunRecord
 

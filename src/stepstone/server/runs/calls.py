@@ -13,10 +13,10 @@ import orjson
 
 from stepstone.protocol import headers as h
 from stepstone.protocol import signing, stepids
-from stepstone.server.clock import wall_ms
-from stepstone.server.settings import EngineSettings
+from stepstone.server.core.clock import wall_ms
+from stepstone.server.core.settings import EngineSettings
+from stepstone.server.runs.transitions import CallPlan
 from stepstone.server.store.records import QueueItemRecord
-from stepstone.server.transitions import CallPlan
 
 
 def call_url(registered_url: str, target: str) -> str:

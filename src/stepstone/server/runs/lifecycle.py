@@ -13,8 +13,9 @@ import orjson
 
 from stepstone.protocol import durations
 from stepstone.protocol import events as wire_events
-from stepstone.server import flow, ingest
-from stepstone.server.registry import Registered
+from stepstone.server.functions.registry import Registered
+from stepstone.server.intake import flow, ingest
+from stepstone.server.runs.work import Work, error_text
 from stepstone.server.store.records import (
     EventRecord,
     ItemKind,
@@ -25,7 +26,6 @@ from stepstone.server.store.records import (
     RunStatus,
     StepRecord,
 )
-from stepstone.server.work import Work, error_text
 
 CANCELLED_ERROR = {"error": "function cancelled", "name": "Error", "message": "function cancelled"}
 

@@ -17,10 +17,10 @@ import orjson
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import durations
-from stepstone.server import expressions, gcra
-from stepstone.server.registry import Registered
+from stepstone.server.core import expressions, gcra
+from stepstone.server.functions.registry import Registered
+from stepstone.server.runs.work import Note, Work
 from stepstone.server.store.records import EventRecord, RunRecord, RunStatus, SkipRecord
-from stepstone.server.work import Note, Work
 
 PRIORITY_LIMIT_S = 43_200  # ±12 h, the open-source server's bounds (inngest: consts.PriorityFactorMin/Max)
 DAY_MS = 24 * 3600 * 1000
@@ -150,7 +150,8 @@ def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any)
 
     A run that a held singleton key skips is created Skipped (and an invoke of it fails at once).
     """
-    from stepstone.server import ingest, runs
+    from stepstone.server.intake import ingest
+    from stepstone.server.runs import lifecycle
 
     payload = events[0].payload
     found = constraints(fn, payload)
@@ -165,13 +166,13 @@ def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any)
                 reason = f"{SINGLETON}: run {current.id} holds the key"
                 if options.get("parent"):
                     ingest.invoke_failed(work, payload, f"invoked function skipped ({reason})")
-                return runs.create_skipped(
+                return lifecycle.create_skipped(
                     work, fn, events, reason=reason, original_run_id=options.get("original_run_id")
                 )
-            runs.finalize(
+            lifecycle.finalize(
                 work, current, RunStatus.CANCELLED, output_json=None, reason=f"{SINGLETON}: a newer run took the key"
             )
-    run = runs.create_run(work, fn, events, constraints=found, **options)
+    run = lifecycle.create_run(work, fn, events, constraints=found, **options)
     if singleton is not None and key is not None:
         work.tx.put_singleton(fn.id, key, run.id)
     return run

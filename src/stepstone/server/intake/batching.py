@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import orjson
 
-from stepstone.server import expressions, flow
-from stepstone.server.registry import Registered
+from stepstone.server.core import expressions
+from stepstone.server.functions.registry import Registered
+from stepstone.server.intake import flow
+from stepstone.server.runs.work import Work
 from stepstone.server.store.records import BatchRecord, EventRecord, ItemKind, QueueItemRecord
-from stepstone.server.work import Work
 
 MAX_BATCH_BYTES = 10 * 1024 * 1024
 DEFAULT_TIMEOUT_MS = 60_000

@@ -12,10 +12,12 @@ from typing import Any
 import orjson
 
 from stepstone.protocol import events as wire_events
-from stepstone.server import batching, debouncing, expressions, flow, pauses
-from stepstone.server.registry import Registered
+from stepstone.server.core import expressions
+from stepstone.server.functions.registry import Registered
+from stepstone.server.intake import batching, debouncing, flow
+from stepstone.server.runs import pauses
+from stepstone.server.runs.work import Work
 from stepstone.server.store.records import EventRecord, PauseKind
-from stepstone.server.work import Work
 
 DUPLICATE = "idempotent duplicate: this event id already started a run of the function within 24 h"
 

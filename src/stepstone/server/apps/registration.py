@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import orjson
 
 from stepstone.protocol import config as wire
-from stepstone.server import crons, flow_rules
-from stepstone.server.registry import ConfigError, check_function, compile_function
+from stepstone.server.functions import flow_rules
+from stepstone.server.functions.registry import ConfigError, check_function, compile_function
+from stepstone.server.intake import crons
+from stepstone.server.runs.work import Work
 from stepstone.server.store.records import AppRecord, FunctionRecord
-from stepstone.server.work import Work
 
 _NAMESPACE = uuid.UUID("6f3b7a52-5c1e-4a8e-9a5e-2f1d0c7b9e41")
 

@@ -14,14 +14,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from stepstone.server import batching, calls, clock, crons, debouncing, outcomes, pauses, transitions
-from stepstone.server.registry import Registry
-from stepstone.server.settings import EngineSettings
+from stepstone.server.core import clock
+from stepstone.server.core.settings import EngineSettings
+from stepstone.server.core.transport import Transport, TransportError
+from stepstone.server.functions.registry import Registry
+from stepstone.server.intake import batching, crons, debouncing
+from stepstone.server.runs import calls, outcomes, pauses, transitions
+from stepstone.server.runs.transitions import CallPlan
+from stepstone.server.runs.work import Note, Work
 from stepstone.server.store.base import Store, Tx
 from stepstone.server.store.records import ItemKind, QueueItemRecord
-from stepstone.server.transitions import CallPlan
-from stepstone.server.transport import Transport, TransportError
-from stepstone.server.work import Note, Work
 
 T = TypeVar("T")
 log = logging.getLogger("stepstone.executor")

@@ -14,9 +14,12 @@ import orjson
 
 from stepstone.protocol import durations, opcodes
 from stepstone.protocol import events as wire_events
-from stepstone.server import backoff, expressions, ingest, pauses, runs
-from stepstone.server.outcomes import Completed, Failed, Ops, Outcome
-from stepstone.server.registry import Registered
+from stepstone.server.core import backoff, expressions
+from stepstone.server.functions.registry import Registered
+from stepstone.server.intake import ingest
+from stepstone.server.runs import lifecycle, pauses
+from stepstone.server.runs.outcomes import Completed, Failed, Ops, Outcome
+from stepstone.server.runs.work import Work
 from stepstone.server.store.records import (
     AttemptRecord,
     ItemKind,
@@ -28,7 +31,6 @@ from stepstone.server.store.records import (
     StepRecord,
     StepStatus,
 )
-from stepstone.server.work import Work
 
 _UNREACHABLE_GIVE_UP_MS = 24 * 3600 * 1000
 _UNREACHABLE_MAX_DELAY_MS = 5 * 60 * 1000
@@ -72,7 +74,7 @@ def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
         fail_run(work, run, "FunctionNotFoundError", f"function {run.function_slug!r} is no longer registered")
         return None
     if run.status == RunStatus.QUEUED:
-        runs.mark_started(work, run, fn)
+        lifecycle.mark_started(work, run, fn)
     events = work.tx.get_events_by_seq(work.tx.run_event_seqs(run.id))
     return CallPlan(
         run, fn, [event.payload_json for event in events], work.tx.step_memos(run.id), work.tx.last_event_seq()
@@ -82,7 +84,7 @@ def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
 def fail_run(work: Work, run: RunRecord, name: str, message: str) -> None:
     """End a run as Failed for a reason the engine found (not an error from the app)."""
     body = {"name": name, "message": message}
-    runs.finalize(
+    lifecycle.finalize(
         work, run, RunStatus.FAILED, output_json=orjson.dumps(body).decode(), error={"error": message, **body}
     )
 
@@ -99,7 +101,7 @@ def apply_outcome(work: Work, item: QueueItemRecord, plan: CallPlan, outcome: Ou
         run.request_version = outcome.request_version
     if isinstance(outcome, Completed):
         work.tx.delete_queue_item(item.id)
-        runs.finalize(work, run, RunStatus.COMPLETED, output_json=outcome.output_json)
+        lifecycle.finalize(work, run, RunStatus.COMPLETED, output_json=outcome.output_json)
     elif isinstance(outcome, Failed):
         _failed_attempt(work, run, item, plan, outcome)
     else:
@@ -134,7 +136,7 @@ def _failed_attempt(work: Work, run: RunRecord, item: QueueItemRecord, plan: Cal
         work.note_attempt(run, None, attempt, plan.function.max_attempts, outcome.error, retry_at=item.run_at)
         return
     work.tx.delete_queue_item(item.id)
-    runs.finalize(work, run, RunStatus.FAILED, output_json=outcome.output_json, error=outcome.error)
+    lifecycle.finalize(work, run, RunStatus.FAILED, output_json=outcome.output_json, error=outcome.error)
 
 
 def _priority(op: opcodes.Op) -> int:
@@ -169,11 +171,11 @@ def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan
         if run.status.ended:
             return
         if op.op == opcodes.Opcode.RUN_COMPLETE:
-            runs.finalize(work, run, RunStatus.COMPLETED, output_json=orjson.dumps(op.data).decode())
+            lifecycle.finalize(work, run, RunStatus.COMPLETED, output_json=orjson.dumps(op.data).decode())
             return
         _start_waiting_op(work, run, plan, op)
     if all(op.op in (opcodes.Opcode.NONE, opcodes.Opcode.DISCOVERY_REQUEST) for op in ops):
-        runs.enqueue_call(work, run)
+        lifecycle.enqueue_call(work, run)
     work.tx.update_run(run)
     check_state_size(work, run)
 
@@ -236,7 +238,7 @@ def _finish(work: Work, run: RunRecord, op: opcodes.Op, memo: Any, status: StepS
         step.memo_json = orjson.dumps(opcodes.memo_error({"name": "OutputTooLargeError", "message": message})).decode()
         step.status, step.op = StepStatus.FAILED, str(opcodes.Opcode.STEP_FAILED)
     step.ended_at = work.now
-    runs.finish_step(work, run, step, discover=discover)
+    lifecycle.finish_step(work, run, step, discover=discover)
 
 
 def _start_waiting_op(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op) -> None:
@@ -244,8 +246,8 @@ def _start_waiting_op(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op
     if op.op == opcodes.Opcode.STEP_PLANNED:
         if work.tx.get_step(run.id, op.id) is None:
             work.tx.save_step(_step(run, op, StepStatus.PLANNED, work.now))
-        runs.add_pending(run, op.id, mode)
-        runs.enqueue_call(work, run, target=op.id)
+        lifecycle.add_pending(run, op.id, mode)
+        lifecycle.enqueue_call(work, run, target=op.id)
     elif op.op == opcodes.Opcode.SLEEP:
         _sleep(work, run, op, mode)
     elif op.op == opcodes.Opcode.WAIT_FOR_EVENT:
@@ -282,7 +284,7 @@ def _sleep(work: Work, run: RunRecord, op: opcodes.Op, mode: str) -> None:
     if wake is None:
         return
     work.tx.save_step(_step(run, op, StepStatus.SLEEPING, work.now))
-    runs.add_pending(run, op.id, mode)
+    lifecycle.add_pending(run, op.id, mode)
     work.enqueue(
         QueueItemRecord(
             id=work.new_id(),
@@ -308,7 +310,7 @@ def _wait(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str)
         fail_run(work, run, "InvalidExpressionError", f"wait {op.user_id!r}: if: {problem}")
         return
     work.tx.save_step(_step(run, op, StepStatus.WAITING, work.now))
-    runs.add_pending(run, op.id, mode)
+    lifecycle.add_pending(run, op.id, mode)
     pause = PauseRecord(
         id=work.new_id(),
         run_id=run.id,
@@ -332,7 +334,7 @@ def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: st
     if expires is None:
         return
     work.tx.save_step(_step(run, op, StepStatus.INVOKING, work.now))
-    runs.add_pending(run, op.id, mode)
+    lifecycle.add_pending(run, op.id, mode)
     correlation = f"{run.id}.{op.id}"
     pause = PauseRecord(
         id=work.new_id(),
@@ -359,7 +361,7 @@ def wake(work: Work, item: QueueItemRecord) -> None:
     if run is None or run.status.ended or step is None or step.memo_json is not None:
         return
     step.memo_json, step.status, step.ended_at = "null", StepStatus.COMPLETED, work.now
-    runs.finish_step(work, run, step)
+    lifecycle.finish_step(work, run, step)
 
 
 def run_timeout(work: Work, item: QueueItemRecord) -> None:
@@ -369,11 +371,13 @@ def run_timeout(work: Work, item: QueueItemRecord) -> None:
     if run is None or run.status.ended:
         return
     if item.kind == ItemKind.START_TIMEOUT and run.status == RunStatus.QUEUED:
-        runs.finalize(
+        lifecycle.finalize(
             work, run, RunStatus.CANCELLED, output_json=None, reason="timeouts.start passed before it started"
         )
     elif item.kind == ItemKind.FINISH_TIMEOUT:
-        runs.finalize(work, run, RunStatus.CANCELLED, output_json=None, reason="timeouts.finish passed before it ended")
+        lifecycle.finalize(
+            work, run, RunStatus.CANCELLED, output_json=None, reason="timeouts.finish passed before it ended"
+        )
 
 
 def apply_checkpoint(work: Work, run_id: str, item_id: str, generation: int | None, ops: list[opcodes.Op]) -> bool:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import orjson
 
 from stepstone.protocol.config import FunctionConfig
-from stepstone.server import gcra
+from stepstone.server.core import gcra
+from stepstone.server.runs.work import Work
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import QueueItemRecord, RunRecord, RunStatus
-from stepstone.server.work import Work
 
 MAX_PARTITIONS = 64  # partitions visited per claim
 CONCURRENCY = "concurrency limit"

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import durations, events
-from stepstone.server import backoff, cron, expressions, flow_rules
+from stepstone.server.core import backoff, cron, expressions
+from stepstone.server.functions import flow_rules
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import FunctionRecord
 

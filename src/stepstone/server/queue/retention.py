@@ -11,8 +11,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from stepstone.server.executor import Executor
-from stepstone.server.work import Work
+from stepstone.server.queue.executor import Executor
+from stepstone.server.runs.work import Work
 
 log = logging.getLogger("stepstone.retention")
 BATCH = 200

@@ -12,10 +12,11 @@ import orjson
 
 from stepstone.protocol import durations
 from stepstone.protocol import events as wire_events
-from stepstone.server import clock, cron, flow, ingest
-from stepstone.server.registry import CronTrigger, Registered
+from stepstone.server.core import clock, cron
+from stepstone.server.functions.registry import CronTrigger, Registered
+from stepstone.server.intake import flow, ingest
+from stepstone.server.runs.work import Work
 from stepstone.server.store.records import ItemKind, QueueItemRecord, SkipRecord
-from stepstone.server.work import Work
 
 
 def schedule_function(work: Work, fn: Registered) -> None:

@@ -19,8 +19,8 @@ import orjson
 
 from stepstone.protocol import headers as h
 from stepstone.protocol import signing
-from stepstone.server.clock import wall_ms
-from stepstone.server.transport import AppResponse, TransportError
+from stepstone.server.core.clock import wall_ms
+from stepstone.server.core.transport import AppResponse, TransportError
 
 if TYPE_CHECKING:
     from stepstone.server.engine import Engine

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import durations
-from stepstone.server import expressions
+from stepstone.server.core import expressions
 
 MAX_CONCURRENCY_LIMITS = 2
 SECOND = timedelta(seconds=1)

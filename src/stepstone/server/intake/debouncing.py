@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import orjson
 
-from stepstone.server import flow
-from stepstone.server.registry import Registered
+from stepstone.server.functions.registry import Registered
+from stepstone.server.intake import flow
+from stepstone.server.runs.work import Work
 from stepstone.server.store.records import DebounceRecord, EventRecord, ItemKind, QueueItemRecord
-from stepstone.server.work import Work
 
 
 def _job_key(function_id: str, key: str) -> str:

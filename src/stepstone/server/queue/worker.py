@@ -16,12 +16,14 @@ import socket
 import uuid
 from datetime import timedelta
 
-from stepstone.server import claims, clock, transitions
-from stepstone.server.executor import Executor
+from stepstone.server.core import clock
+from stepstone.server.queue import claims
+from stepstone.server.queue.executor import Executor
+from stepstone.server.runs import transitions
+from stepstone.server.runs.transitions import CallPlan
+from stepstone.server.runs.work import Work
 from stepstone.server.store.base import StoreError
 from stepstone.server.store.records import ItemKind, QueueItemRecord
-from stepstone.server.transitions import CallPlan
-from stepstone.server.work import Work
 
 log = logging.getLogger("stepstone.worker")
 

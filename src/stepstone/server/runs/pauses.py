@@ -14,7 +14,9 @@ import orjson
 
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import opcodes
-from stepstone.server import expressions, runs
+from stepstone.server.core import expressions
+from stepstone.server.runs import lifecycle
+from stepstone.server.runs.work import Work
 from stepstone.server.store.records import (
     EventRecord,
     ItemKind,
@@ -25,7 +27,6 @@ from stepstone.server.store.records import (
     RunStatus,
     StepStatus,
 )
-from stepstone.server.work import Work
 
 _LOOKBACK_LIMIT = 10_000
 
@@ -72,7 +73,9 @@ def resolve(work: Work, pause: PauseRecord, event: EventRecord | None, *, run: R
         return
     if pause.kind == PauseKind.CANCEL:
         if event is not None:
-            runs.finalize(work, run, RunStatus.CANCELLED, output_json=None, reason=f"cancelled by event {event.name}")
+            lifecycle.finalize(
+                work, run, RunStatus.CANCELLED, output_json=None, reason=f"cancelled by event {event.name}"
+            )
         return
     memo, failed = _memo(pause, event)
     step = work.tx.get_step(run.id, pause.step_id)
@@ -81,7 +84,7 @@ def resolve(work: Work, pause: PauseRecord, event: EventRecord | None, *, run: R
     step.memo_json = orjson.dumps(memo).decode()
     step.status = StepStatus.FAILED if failed else StepStatus.COMPLETED
     step.ended_at = work.now
-    runs.finish_step(work, run, step)
+    lifecycle.finish_step(work, run, step)
 
 
 def _memo(pause: PauseRecord, event: EventRecord | None) -> tuple[Any, bool]:

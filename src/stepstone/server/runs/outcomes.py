@@ -15,8 +15,8 @@ import orjson
 
 from stepstone.protocol import headers as h
 from stepstone.protocol import opcodes, signing
-from stepstone.server import backoff
-from stepstone.server.transport import AppResponse, TransportError
+from stepstone.server.core import backoff
+from stepstone.server.core.transport import AppResponse, TransportError
 
 
 @dataclass(frozen=True)

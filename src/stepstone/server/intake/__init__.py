@@ -1,0 +1,7 @@
+"""Events in: storing events, matching them to functions and pauses, and flow control at schedule time
+(rate limits, debounce, batches, singletons, cron ticks) before a run is created.
+
+May import: `runs`, `functions`, `store`, `core`.
+"""
+
+from __future__ import annotations
