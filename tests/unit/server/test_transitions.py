@@ -13,9 +13,10 @@ from stepstone.server.apps import registration as apps
 from stepstone.server.core.settings import EngineSettings, Limits
 from stepstone.server.functions.registry import Registry
 from stepstone.server.intake import ingest
+from stepstone.server.queue.executor import run_script
 from stepstone.server.runs import transitions
 from stepstone.server.runs.outcomes import Completed, Ops
-from stepstone.server.runs.work import Work
+from stepstone.server.runs.work import Services, Work
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import ItemKind, QueueItemRecord, RunQuery, RunStatus
 
@@ -31,7 +32,7 @@ class Scripts:
 
     async def __call__(self, script):  # type: ignore[no-untyped-def]
         def run(tx: Tx):  # type: ignore[no-untyped-def]
-            return script(Work(tx, self.now, self.registry, self.settings, random.Random(1)))
+            return run_script(script, Work(tx, self.now, Services(self.registry, self.settings, random.Random(1))))
 
         return await self.store.transact(run)
 

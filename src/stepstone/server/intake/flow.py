@@ -10,17 +10,15 @@ the run or cancel the one holding it. The queue applies throttle and concurrency
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
 from typing import Any
-
-import orjson
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import durations
 from stepstone.server.core import expressions, gcra
 from stepstone.server.functions.registry import Registered
+from stepstone.server.runs import lifecycle, pauses
 from stepstone.server.runs.work import Note, Work
-from stepstone.server.store.records import EventRecord, RunRecord, RunStatus, SkipRecord
+from stepstone.server.store.records import EventRecord, RunConstraints, RunRecord, RunStatus, SkipRecord
 
 PRIORITY_LIMIT_S = 43_200  # ±12 h, the open-source server's bounds (inngest: consts.PriorityFactorMin/Max)
 DAY_MS = 24 * 3600 * 1000
@@ -29,26 +27,6 @@ RATE_LIMITED = "rate limited"
 IDEMPOTENT = "idempotent duplicate: the function's idempotency key was seen within 24 h"
 DEBOUNCED = "debounced: a later event replaced it"
 SINGLETON = "singleton"
-
-
-@dataclass
-class Constraints:
-    """What the queue needs to know about a run, evaluated once when the run is created."""
-
-    partition: str = ""
-    ckey1: str | None = None
-    climit1: int | None = None
-    ckey2: str | None = None
-    climit2: int | None = None
-    priority_ms: int = 0
-    throttle: dict[str, Any] | None = None  # {key, limit, period_ms, burst}: applied to the run's first call
-
-    def dump(self) -> str:
-        return orjson.dumps({k: v for k, v in asdict(self).items() if v not in (None, 0, "")}).decode()
-
-    @classmethod
-    def load(cls, text: str) -> Constraints:
-        return cls(**orjson.loads(text or "{}"))
 
 
 def millis(text: str) -> int:
@@ -65,10 +43,10 @@ def key_of(expression: str | None, payload: dict[str, Any]) -> str | None:
     return value or ""
 
 
-def constraints(fn: Registered, payload: dict[str, Any]) -> Constraints:
+def constraints(fn: Registered, payload: dict[str, Any]) -> RunConstraints:
     """The run's keys and limits for its first event."""
     config = fn.config
-    found = Constraints()
+    found = RunConstraints()
     keys = []
     for limit in config.concurrency or []:
         if limit.limit <= 0:
@@ -150,9 +128,6 @@ def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any)
 
     A run that a held singleton key skips is created Skipped (and an invoke of it fails at once).
     """
-    from stepstone.server.intake import ingest
-    from stepstone.server.runs import lifecycle
-
     payload = events[0].payload
     found = constraints(fn, payload)
     singleton = fn.config.singleton
@@ -165,7 +140,7 @@ def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any)
             if singleton.mode == "skip":
                 reason = f"{SINGLETON}: run {current.id} holds the key"
                 if options.get("parent"):
-                    ingest.invoke_failed(work, payload, f"invoked function skipped ({reason})")
+                    pauses.invoke_failed(work, payload, f"invoked function skipped ({reason})")
                 return lifecycle.create_skipped(
                     work, fn, events, reason=reason, original_run_id=options.get("original_run_id")
                 )

@@ -70,6 +70,14 @@ def record_events(
     return stored
 
 
+def drain(work: Work) -> None:
+    """Record the events the script emitted (`Work.emit`), and those their runs and pauses emit in turn,
+    until the outbox is empty: all in the script's transaction."""
+    while work.outbox:
+        emitted, work.outbox = work.outbox, []
+        record_events(work, emitted, source="engine")
+
+
 def route(work: Work, event: EventRecord, *, delay_ms: int = 0) -> None:
     """Start a run of every function the event triggers (once per function per event id)."""
     payload = event.payload
@@ -100,7 +108,7 @@ def held_back(work: Work, fn: Registered, event: EventRecord, *, parent: str | N
     if reason := flow.rate_limited(work, fn, event.payload):
         flow.skip(work, fn, event, reason)
         if parent:
-            invoke_failed(work, event.payload, "invoked function is rate limited")
+            pauses.invoke_failed(work, event.payload, "invoked function is rate limited")
         return True
     if fn.config.debounce is not None:
         debouncing.push(work, fn, event)
@@ -110,23 +118,7 @@ def held_back(work: Work, fn: Registered, event: EventRecord, *, parent: str | N
 
 def _invoke_target_missing(work: Work, payload: dict[str, Any]) -> None:
     meta = (payload.get("data") or {}).get("_inngest", {})
-    invoke_failed(work, payload, f"could not find function with ID: {meta.get('fn_id')}")
-
-
-def invoke_failed(work: Work, payload: dict[str, Any], message: str) -> None:
-    """Answer an invoke at once with an error (the target is missing, rate limited or skipped)."""
-    meta = (payload.get("data") or {}).get("_inngest", {})
-    finished = {
-        "name": wire_events.FUNCTION_FINISHED,
-        "data": {
-            "function_id": meta.get("fn_id"),
-            "correlation_id": meta.get("correlation_id"),
-            "error": {"error": message, "name": "Error", "message": message},
-            "_inngest": {"status": "Failed"},
-        },
-        "ts": work.now,
-    }
-    record_events(work, [finished], source="engine")
+    pauses.invoke_failed(work, payload, f"could not find function with ID: {meta.get('fn_id')}")
 
 
 def match_pauses(work: Work, event: EventRecord) -> None:

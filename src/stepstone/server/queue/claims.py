@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import orjson
-
 from stepstone.protocol.config import FunctionConfig
 from stepstone.server.core import gcra
 from stepstone.server.runs.work import Work
@@ -99,8 +97,7 @@ def current_limits(
 
 def _throttle_admits(work: Work, item: QueueItemRecord) -> bool:
     """GCRA for a run's first call; a refused call is moved to when it would be admitted."""
-    found = orjson.loads(item.constraints_json or "{}")
-    throttle = found.get("throttle") if isinstance(found, dict) else None
+    throttle = item.throttle
     if not throttle:
         return True
     decision = _throttle(throttle, work.tx.get_limiter(throttle["key"], work.now), work.now)
@@ -125,15 +122,13 @@ def why_queued(tx: Tx, run: RunRecord, *, now: int, config: FunctionConfig | Non
     """Why a Queued run is waiting, worked out when asked (claims write nothing for a run they pass over)."""
     if run.status != RunStatus.QUEUED or run.reason is not None:
         return run.reason
-    found = orjson.loads(run.constraints_json or "{}")
-    if not isinstance(found, dict):
-        return None
-    throttle = found.get("throttle") if run.started_at is None else None
+    found = run.constraints
+    throttle = found.throttle if run.started_at is None else None
     if throttle and not _throttle(throttle, tx.peek_limiter(throttle["key"], now), now).allowed:
         return THROTTLED
     lease_now = tx.lease_clock_ms()
     pairs = current_limits(
-        config, (found.get("ckey1"), found.get("climit1")), (found.get("ckey2"), found.get("climit2"))
+        config, (found.ckey1, found.climit1), (found.ckey2, found.climit2)
     )
     for key, limit in pairs:
         if tx.keys_in_use(key, lease_now=lease_now) >= limit:

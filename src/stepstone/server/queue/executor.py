@@ -18,10 +18,10 @@ from stepstone.server.core import clock
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.core.transport import Transport, TransportError
 from stepstone.server.functions.registry import Registry
-from stepstone.server.intake import batching, crons, debouncing
+from stepstone.server.intake import batching, crons, debouncing, ingest
 from stepstone.server.runs import calls, outcomes, pauses, transitions
 from stepstone.server.runs.transitions import CallPlan
-from stepstone.server.runs.work import Note, Work
+from stepstone.server.runs.work import Note, Services, Work
 from stepstone.server.store.base import Store, Tx
 from stepstone.server.store.records import ItemKind, QueueItemRecord
 
@@ -54,6 +54,13 @@ def _ms(delta: timedelta) -> int:
     return int(delta.total_seconds() * 1000)
 
 
+def run_script(script: Callable[[Work], T], work: Work) -> T:
+    """Run `script`, then record the events it emitted (and theirs, in turn) in the same transaction."""
+    result = script(work)
+    ingest.drain(work)
+    return result
+
+
 class Executor:
     """Runs transaction scripts with a fresh `Work`, and drives calls to apps."""
 
@@ -75,6 +82,7 @@ class Executor:
         self.transport = transport
         self.notify = notify
         self.rng = rng or random.Random()
+        self.services = Services(registry, settings, self.rng)
         self._app_slots: dict[str, asyncio.Semaphore] = {}
 
     async def transact(
@@ -94,14 +102,12 @@ class Executor:
             work = Work(
                 tx=tx,
                 now=self.clock.now_ms(),
-                registry=self.registry,
-                settings=self.settings,
-                rng=self.rng,
+                services=self.services,
                 owner=owner,
                 lease_ms=_ms(self.settings.lease),
                 handoff_limit=limit,
             )
-            result = script(work)
+            result = run_script(script, work)
             if work.woke:
                 tx.notify_work()
             return result, work.handoffs, work.woke, work.notes

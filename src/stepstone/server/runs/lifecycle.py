@@ -14,7 +14,6 @@ import orjson
 from stepstone.protocol import durations
 from stepstone.protocol import events as wire_events
 from stepstone.server.functions.registry import Registered
-from stepstone.server.intake import flow, ingest
 from stepstone.server.runs.work import Work, error_text
 from stepstone.server.store.records import (
     EventRecord,
@@ -22,6 +21,7 @@ from stepstone.server.store.records import (
     PauseKind,
     PauseRecord,
     QueueItemRecord,
+    RunConstraints,
     RunRecord,
     RunStatus,
     StepRecord,
@@ -39,7 +39,7 @@ def create_run(
     cron: str | None = None,
     original_run_id: str | None = None,
     delay_ms: int = 0,
-    constraints: flow.Constraints | None = None,
+    constraints: RunConstraints | None = None,
     batch_id: str | None = None,
 ) -> RunRecord:
     """Create a queued run of `fn` for `events` (already stored) and enqueue its first call.
@@ -60,7 +60,7 @@ def create_run(
         parent=parent,
         cron=cron,
         original_run_id=original_run_id,
-        constraints_json=(constraints or flow.Constraints()).dump(),
+        constraints_json=(constraints or RunConstraints()).dump(),
         batch_id=batch_id,
     )
     start = work.now + max(delay_ms, 0)
@@ -118,29 +118,27 @@ def enqueue_call(work: Work, run: RunRecord, target: str = "", *, at: int | None
         if run.id in work.discovered:
             return
         work.discovered.add(run.id)
-    limits = flow.Constraints.load(run.constraints_json)
+    limits = run.constraints
     run_at = work.now if at is None else at
-    throttle = limits.throttle if first else None
-    work.enqueue(
-        QueueItemRecord(
-            id=work.new_id(),
-            kind=ItemKind.CALL,
-            run_at=run_at,
-            run_id=run.id,
-            function_id=run.function_id,
-            target=target,
-            job_key=f"{run.id}:plan:{target}" if target else None,
-            created_at=work.now,
-            constraints_json=orjson.dumps({"throttle": throttle} if throttle else {}).decode(),
-            partition=limits.partition,
-            score=run_at - limits.priority_ms,
-            ckey1=limits.ckey1,
-            climit1=limits.climit1,
-            ckey2=limits.ckey2,
-            climit2=limits.climit2,
-            priority=limits.priority_ms // 1000,
-        )
+    item = QueueItemRecord(
+        id=work.new_id(),
+        kind=ItemKind.CALL,
+        run_at=run_at,
+        run_id=run.id,
+        function_id=run.function_id,
+        target=target,
+        job_key=f"{run.id}:plan:{target}" if target else None,
+        created_at=work.now,
+        partition=limits.partition,
+        score=run_at - limits.priority_ms,
+        ckey1=limits.ckey1,
+        climit1=limits.climit1,
+        ckey2=limits.ckey2,
+        climit2=limits.climit2,
+        priority=limits.priority_ms // 1000,
     )
+    item.set_throttle(limits.throttle if first else None)
+    work.enqueue(item)
 
 
 def create_skipped(
@@ -179,7 +177,7 @@ def mark_started(work: Work, run: RunRecord, fn: Registered) -> None:
 def add_pending(run: RunRecord, hashed_id: str, mode: str) -> None:
     pending = run.pending
     pending[hashed_id] = mode
-    run.pending_json = orjson.dumps(pending).decode()
+    run.set_pending(pending)
 
 
 def finish_step(work: Work, run: RunRecord, step: StepRecord, *, discover: bool = True) -> bool:
@@ -193,7 +191,7 @@ def finish_step(work: Work, run: RunRecord, step: StepRecord, *, discover: bool 
     pending = run.pending
     mode = pending.pop(step.hashed_id, None)
     if mode is not None:
-        run.pending_json = orjson.dumps(pending).decode()
+        run.set_pending(pending)
         if not pending and run.request_version >= 2:
             run.force_plan = False
         work.tx.update_run(run)
@@ -224,7 +222,7 @@ def finalize(
     work.tx.delete_run_items(run.id)
     work.tx.delete_run_pauses(run.id)
     work.tx.delete_run_singletons(run.id)
-    ingest.record_events(work, _system_events(work, run, status, error), source="engine")
+    work.emit(*_system_events(work, run, status, error))
     _note_end(work, run, error)
 
 

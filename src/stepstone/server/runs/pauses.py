@@ -105,6 +105,24 @@ def expire(work: Work, item: QueueItemRecord) -> None:
         resolve(work, pause, None)
 
 
+def invoke_failed(work: Work, payload: dict[str, Any], message: str) -> None:
+    """Answer an invoke (the `function.invoked` event `payload`) at once with an error: its target is missing,
+    rate limited or skipped. The parent's pause resumes when the emitted `function.finished` is recorded."""
+    meta = (payload.get("data") or {}).get("_inngest", {})
+    work.emit(
+        {
+            "name": wire_events.FUNCTION_FINISHED,
+            "data": {
+                "function_id": meta.get("fn_id"),
+                "correlation_id": meta.get("correlation_id"),
+                "error": {"error": message, "name": "Error", "message": message},
+                "_inngest": {"status": "Failed"},
+            },
+            "ts": work.now,
+        }
+    )
+
+
 def invoked_event(work: Work, run: RunRecord, op: opcodes.Op, correlation_id: str, expires_at: int) -> dict[str, Any]:
     """The `inngest/function.invoked` event that starts the child run of an invoke."""
     opts = op.opts or {}

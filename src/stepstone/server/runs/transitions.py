@@ -16,7 +16,6 @@ from stepstone.protocol import durations, opcodes
 from stepstone.protocol import events as wire_events
 from stepstone.server.core import backoff, expressions
 from stepstone.server.functions.registry import Registered
-from stepstone.server.intake import ingest
 from stepstone.server.runs import lifecycle, pauses
 from stepstone.server.runs.outcomes import Completed, Failed, Ops, Outcome
 from stepstone.server.runs.work import Work
@@ -350,7 +349,7 @@ def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: st
     )
     pauses.create(work, run, pause)
     work.tx.update_run(run)
-    ingest.record_events(work, [pauses.invoked_event(work, run, op, correlation, expires)], source="engine")
+    work.emit(pauses.invoked_event(work, run, op, correlation, expires))
 
 
 def wake(work: Work, item: QueueItemRecord) -> None:

@@ -1,5 +1,10 @@
-"""The context of one transaction script: the transaction, "now", the engine's shared parts, and
-the notes the script leaves for the log.
+"""The context of one transaction script: the transaction, "now", the engine's shared parts, the events
+the script emits, and the notes it leaves for the log.
+
+A script never records an event itself (that would re-enter ingestion from inside a run's transition):
+it puts the event in its `Work`'s outbox (`Work.emit`), and whoever runs the script drains the outbox
+into ingestion before the transaction commits (`queue.executor.run_script`), so the events are stored,
+and start their runs, atomically with what emitted them.
 
 A script never logs what it does: the transaction may still roll back, or run again. It leaves
 `Note`s on its `Work` instead, and the executor writes them once the store has committed
@@ -76,6 +81,16 @@ def error_text(error: dict[str, Any] | None) -> str:
     return f"{name}: {message}" if message else name
 
 
+@dataclass(frozen=True)
+class Services:
+    """The engine's parts a script may use, the same for every script: the function catalog's cache,
+    the settings, and the source of randomness (seeded in tests)."""
+
+    registry: Registry
+    settings: EngineSettings
+    rng: random.Random = field(default_factory=random.Random)
+
+
 @dataclass
 class Work:
     """What a transaction script may use. `now` is the engine clock, read once for the script.
@@ -88,9 +103,7 @@ class Work:
 
     tx: Tx
     now: int
-    registry: Registry
-    settings: EngineSettings
-    rng: random.Random = field(default_factory=random.Random)
+    services: Services
     owner: str | None = None
     lease_ms: int = 30_000
     handoff_limit: int = 1
@@ -98,13 +111,26 @@ class Work:
     woke: bool = False  # an item due now was enqueued for other workers
     discovered: set[str] = field(default_factory=set)  # runs given a discovery call in this script
     notes: list[Note] = field(default_factory=list)  # written to the log once the script committed
+    outbox: list[dict[str, Any]] = field(default_factory=list)  # events to record before the commit
     _catalog: Catalog | None = None
     _lease_until: int | None = None
 
+    @property
+    def settings(self) -> EngineSettings:
+        return self.services.settings
+
+    @property
+    def rng(self) -> random.Random:
+        return self.services.rng
+
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            self._catalog = self.registry.catalog(self.tx)
+            self._catalog = self.services.registry.catalog(self.tx)
         return self._catalog
+
+    def emit(self, *events: dict[str, Any]) -> None:
+        """Record these events (wire payloads) before the transaction commits, as the engine's own."""
+        self.outbox.extend(events)
 
     def new_id(self) -> str:
         return ULIDS.new(self.now)

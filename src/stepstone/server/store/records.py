@@ -1,4 +1,7 @@
-"""Typed rows: what the store returns and takes. JSON columns stay JSON text (`*_json`).
+"""Typed rows: what the store returns and takes. JSON columns stay JSON text (`*_json`); each one that the
+engine reads or writes field by field has a typed view here, the one place that reads and writes it:
+`RunRecord.pending` / `set_pending`, `RunRecord.constraints` / `set_constraints` (`RunConstraints`),
+`QueueItemRecord.throttle` / `set_throttle`.
 
 Times are unix milliseconds (int) throughout the store; the API layer formats them.
 """
@@ -6,7 +9,7 @@ Times are unix milliseconds (int) throughout the store; the API layer formats th
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
@@ -105,6 +108,28 @@ class EventRecord:
         return value
 
 
+@dataclass
+class RunConstraints:
+    """What the queue needs to know about a run, evaluated once from its first event when it is created
+    (`intake.flow.constraints`); stored as the run's `constraints_json`, without the empty fields."""
+
+    partition: str = ""
+    ckey1: str | None = None
+    climit1: int | None = None
+    ckey2: str | None = None
+    climit2: int | None = None
+    priority_ms: int = 0
+    throttle: dict[str, Any] | None = None  # {key, limit, period_ms, burst}: applied to the run's first call
+
+    def dump(self) -> str:
+        return orjson.dumps({k: v for k, v in asdict(self).items() if v not in (None, 0, "")}).decode()
+
+    @classmethod
+    def load(cls, text: str) -> RunConstraints:
+        found = orjson.loads(text or "{}")
+        return cls(**found) if isinstance(found, dict) else cls()
+
+
 @dataclass(slots=True)
 class RunRecord:
     id: str
@@ -126,7 +151,7 @@ class RunRecord:
     force_plan: bool = False
     request_version: int = -1
     pending_json: str = "{}"  # hashed step id -> "wait" | "race": what the run waits on before discovery
-    constraints_json: str = "{}"  # flow control evaluated when the run was created (see `flow.Constraints`)
+    constraints_json: str = "{}"  # flow control evaluated when the run was created (`RunConstraints`)
     # Stamped by the store on every write of the run or of one of its steps (the change feed); bookkeeping,
     # so two records of one run state compare equal whatever their stamps.
     change_seq: int = field(default=0, compare=False)
@@ -135,6 +160,16 @@ class RunRecord:
     def pending(self) -> dict[str, str]:
         value: dict[str, str] = orjson.loads(self.pending_json)
         return value
+
+    def set_pending(self, pending: dict[str, str]) -> None:
+        self.pending_json = orjson.dumps(pending).decode()
+
+    @property
+    def constraints(self) -> RunConstraints:
+        return RunConstraints.load(self.constraints_json)
+
+    def set_constraints(self, constraints: RunConstraints) -> None:
+        self.constraints_json = constraints.dump()
 
 
 @dataclass(slots=True)
@@ -163,7 +198,7 @@ class QueueItemRecord:
     target: str = ""  # hashed step id for a targeted call, else ""
     payload_json: str = "{}"
     priority: int = 0
-    constraints_json: str = "[]"  # flow-control keys evaluated at enqueue: [{kind, scope, key, limit}]
+    constraints_json: str = "{}"  # `{"throttle": {...}}` on a run's first call (`throttle`); else empty
     attempt: int = 0
     attempt_step: str = ""  # the step the attempt counter belongs to
     generation: int = 0
@@ -182,6 +217,16 @@ class QueueItemRecord:
     def payload(self) -> dict[str, Any]:
         value: dict[str, Any] = orjson.loads(self.payload_json)
         return value
+
+    @property
+    def throttle(self) -> dict[str, Any] | None:
+        """The run's throttle ({key, limit, period_ms, burst}) when this is its first call, else None."""
+        found = orjson.loads(self.constraints_json or "{}")  # "[]" in rows written before 2026-12
+        throttle = found.get("throttle") if isinstance(found, dict) else None
+        return throttle if isinstance(throttle, dict) else None
+
+    def set_throttle(self, throttle: dict[str, Any] | None) -> None:
+        self.constraints_json = orjson.dumps({"throttle": throttle} if throttle else {}).decode()
 
     @property
     def constrained(self) -> bool:
