@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stepstone.server.queue import retention
+from stepstone.server.execution import retention
 from tests.harness import Harness, free_socket
 from tests.integration import sdk_app
 

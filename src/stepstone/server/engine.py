@@ -21,13 +21,14 @@ from stepstone.server.apps.syncer import Syncer, normalize_url
 from stepstone.server.core import clock
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.core.transport import AiohttpTransport, Transport
+from stepstone.server.execution import retention
+from stepstone.server.execution.executor import Executor
+from stepstone.server.execution.worker import Worker
 from stepstone.server.functions.registry import Registry
 from stepstone.server.intake import flow, ingest
-from stepstone.server.queue import retention
-from stepstone.server.queue.executor import Executor
+from stepstone.server.queue.work import Work
 from stepstone.server.runs import lifecycle, transitions
 from stepstone.server.runs.transitions import CallPlan
-from stepstone.server.runs.work import Work
 from stepstone.server.store.base import Store, Tx
 from stepstone.server.store.records import AppRecord, FunctionRecord, QueueItemRecord, RunRecord, RunStatus, SkipRecord
 
@@ -77,10 +78,8 @@ class Engine:
         self.registry = Registry()
         self.transport = transport or AiohttpTransport()
         self.executor = Executor(store, self.clock, self.registry, settings, self.transport, notify=self.wake, rng=rng)
-        from stepstone.server.queue.worker import Worker
-
         self.worker = Worker(self.executor, slots=settings.workers)
-        self.syncer = Syncer(self, settings.sync_urls)
+        self.syncer = Syncer(settings, self.transport, settings.sync_urls)
         self.clock.subscribe(self.wake)
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = False
@@ -97,7 +96,7 @@ class Engine:
     async def start(self, *, release_all_leases: bool = False) -> None:
         """Start working the queue; `release_all_leases` when no other engine can hold one (SQLite)."""
         if release_all_leases:
-            released = await self.store.transact(lambda tx: tx.release_leases(None))
+            released = await self.executor.release_all(None)
             if released:
                 log.info("released %d leases left by a previous engine", released, extra={"action": "engine.recovered"})
         await self.refresh_clock()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stepstone.server.core import gcra
-from stepstone.server.queue import claims
+from stepstone.server.queue import queueing
 
 MINUTE = 60_000
 
@@ -46,16 +46,16 @@ def test_a_throttle_starts_limit_plus_burst_at_once_then_one_per_period_over_lim
     throttle = {"key": "k", "limit": 2, "period_ms": 6_000, "burst": 1}
     tat = None
     for _ in range(3):
-        decision = claims._throttle(throttle, tat, 0)
+        decision = queueing._throttle(throttle, tat, 0)
         assert decision.allowed
         tat = decision.tat
-    refused = claims._throttle(throttle, tat, 0)
+    refused = queueing._throttle(throttle, tat, 0)
     assert not refused.allowed and refused.retry_at == 3_000
-    assert claims._throttle(throttle, tat, 3_000).allowed
+    assert queueing._throttle(throttle, tat, 3_000).allowed
 
 
 def test_a_throttle_without_burst_starts_limit_at_once() -> None:
     throttle = {"key": "k", "limit": 1, "period_ms": 60_000, "burst": 0}
-    first = claims._throttle(throttle, None, 0)
+    first = queueing._throttle(throttle, None, 0)
     assert first.allowed
-    assert claims._throttle(throttle, first.tat, 59_999).retry_at == 60_000
+    assert queueing._throttle(throttle, first.tat, 59_999).retry_at == 60_000

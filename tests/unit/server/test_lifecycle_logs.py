@@ -20,8 +20,8 @@ from starlette.responses import Response
 from stepstone.protocol import durations
 from stepstone.protocol.stepids import hash_step_id
 from stepstone.server.core.clock import to_datetime
+from stepstone.server.queue.work import Work
 from stepstone.server.runs import lifecycle
-from stepstone.server.runs.work import Work
 from stepstone.server.store.records import RunStatus
 from tests.harness import Harness, eventually, free_socket
 from tests.integration import scripted_app

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -44,8 +43,7 @@ async def test_the_periodic_sync_logs_the_first_success_and_changes_of_state_onl
     caplog.set_level(logging.DEBUG, logger="stepstone.syncer")
     ok = AppResponse(200, {}, orjson.dumps({"ok": True, "modified": False}))
     transport = Answers("refused", "refused", ok, ok, ok, "refused", "reset", ok)
-    engine = SimpleNamespace(settings=EngineSettings(), transport=transport)
-    sync = syncer.Syncer(engine, (URL,))  # type: ignore[arg-type]
+    sync = syncer.Syncer(EngineSettings(), transport, (URL,))
     for _ in range(8):
         await sync.ping(URL)
     assert levels(caplog, "stepstone.syncer") == [

@@ -11,12 +11,13 @@ from stepstone.protocol import opcodes
 from stepstone.protocol.stepids import hash_step_id
 from stepstone.server.apps import registration as apps
 from stepstone.server.core.settings import EngineSettings, Limits
+from stepstone.server.execution.executor import run_script
 from stepstone.server.functions.registry import Registry
 from stepstone.server.intake import ingest
-from stepstone.server.queue.executor import run_script
+from stepstone.server.queue import queueing
+from stepstone.server.queue.work import Services, Work
 from stepstone.server.runs import transitions
 from stepstone.server.runs.outcomes import Completed, Ops
-from stepstone.server.runs.work import Services, Work
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import ItemKind, QueueItemRecord, RunQuery, RunStatus
 
@@ -59,7 +60,7 @@ async def start_run(scripts: Scripts) -> QueueItemRecord:
     await scripts(lambda work: apps.register(work, request, apps.checksum(request)))
     await scripts(lambda work: ingest.record_events(work, [{"name": "a/go", "data": {}}], source="api"))
     [item] = await scripts(
-        lambda work: work.tx.claim_queue_items(now=work.now, lease_now=0, lease_until=10, owner="w1", limit=5)
+        lambda work: queueing.claim_free(work.tx, now=work.now, lease_now=0, lease_until=10, owner="w1", limit=5)
     )
     return item
 
@@ -71,7 +72,7 @@ async def test_an_answer_from_a_fenced_worker_is_dropped(store) -> None:
     assert plan is not None
     # The lease ran out; another worker claimed the item again (generation 2).
     [fresh] = await scripts(
-        lambda work: work.tx.claim_queue_items(now=work.now, lease_now=11, lease_until=99, owner="w2", limit=5)
+        lambda work: queueing.claim_free(work.tx, now=work.now, lease_now=11, lease_until=99, owner="w2", limit=5)
     )
     assert fresh.generation == stale.generation + 1
     await scripts(lambda work: transitions.apply_outcome(work, stale, plan, Completed('"late"')))
@@ -130,7 +131,7 @@ async def test_parallel_steps_fan_in_to_one_discovery(store) -> None:
     planned = Ops([opcodes.Op(op=opcodes.Opcode.STEP_PLANNED, id=i, name=i) for i in ids])
     await scripts(lambda work: transitions.apply_outcome(work, item, plan, planned))
     targeted = await scripts(
-        lambda work: work.tx.claim_queue_items(now=work.now, lease_now=0, lease_until=10, owner="w", limit=10)
+        lambda work: queueing.claim_free(work.tx, now=work.now, lease_now=0, lease_until=10, owner="w", limit=10)
     )
     assert sorted(t.target for t in targeted) == sorted(ids)
     run = await store.read(lambda tx: tx.get_run(plan.run.id))
@@ -154,15 +155,15 @@ async def test_a_missed_cron_tick_fires_once(store) -> None:
     await scripts(lambda work: apps.register(work, request, apps.checksum(request)))
     scripts.now = NOW + 3600 * 1000  # the engine was down for an hour: twelve ticks passed
     due = await scripts(
-        lambda work: work.tx.claim_queue_items(now=work.now, lease_now=0, lease_until=10, owner="w", limit=10)
+        lambda work: queueing.claim_free(work.tx, now=work.now, lease_now=0, lease_until=10, owner="w", limit=10)
     )
     assert len(due) == 1
     await scripts(lambda work: crons.tick(work, due[0]))
     runs = await store.read(lambda tx: tx.list_runs(RunQuery()))
     assert len(runs) == 1 and runs[0].cron == "*/5 * * * *"
     later = await scripts(
-        lambda work: work.tx.claim_queue_items(
-            now=work.now + 3600 * 1000, lease_now=0, lease_until=10, owner="w", limit=10
+        lambda work: queueing.claim_free(
+            work.tx, now=work.now + 3600 * 1000, lease_now=0, lease_until=10, owner="w", limit=10
         )
     )
     ticks = [item for item in later if item.kind == ItemKind.CRON]

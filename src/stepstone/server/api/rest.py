@@ -20,7 +20,7 @@ from stepstone.server.api import views
 from stepstone.server.api.common import APIError, JSONAnswer, engine_of, error, require_signing_key
 from stepstone.server.apps.syncer import normalize_url
 from stepstone.server.engine import FunctionNotFoundError, Invocation, RunEndedError, RunNotFoundError, SyncError
-from stepstone.server.queue import claims
+from stepstone.server.queue import queueing
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import RunQuery, RunRecord, RunStatus
 
@@ -173,7 +173,7 @@ def explained(tx: Tx, runs: list[RunRecord], now: int, request: Request) -> list
         catalog = engine_of(request).registry.catalog(tx)
         for run in waiting:
             fn = catalog.get(run.function_id)
-            run.reason = claims.why_queued(tx, run, now=now, config=fn.config if fn else None)
+            run.reason = queueing.why_queued(tx, run, now=now, config=fn.config if fn else None)
     return runs
 
 

@@ -17,7 +17,7 @@ from stepstone.protocol import config as wire
 from stepstone.server.functions import flow_rules
 from stepstone.server.functions.registry import ConfigError, check_function, compile_function
 from stepstone.server.intake import crons
-from stepstone.server.runs.work import Work
+from stepstone.server.queue.work import Work
 from stepstone.server.store.records import AppRecord, FunctionRecord
 
 _NAMESPACE = uuid.UUID("6f3b7a52-5c1e-4a8e-9a5e-2f1d0c7b9e41")

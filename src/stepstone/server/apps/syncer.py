@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 import orjson
 
 from stepstone.protocol import headers as h
 from stepstone.protocol import signing
 from stepstone.server.core.clock import wall_ms
-from stepstone.server.core.transport import AppResponse, TransportError
-
-if TYPE_CHECKING:
-    from stepstone.server.engine import Engine
+from stepstone.server.core.settings import EngineSettings
+from stepstone.server.core.transport import AppResponse, Transport, TransportError
 
 log = logging.getLogger("stepstone.syncer")
 _PING_TIMEOUT_S = 30.0
@@ -53,15 +50,16 @@ def answer_problem(response: AppResponse) -> str | None:
 
 
 class Syncer:
-    def __init__(self, engine: Engine, urls: tuple[str, ...]) -> None:
-        self.engine = engine
+    def __init__(self, settings: EngineSettings, transport: Transport, urls: tuple[str, ...]) -> None:
+        self.settings = settings
+        self.transport = transport
         self.urls = [normalize_url(url) for url in urls]
         self.errors: dict[str, str | None] = {}  # the last ping's problem per URL (None: synced)
         self.synced: set[str] = set()  # URLs synced at least once
 
     async def run(self) -> None:
         """Ping every URL each poll interval; retry a failing one sooner (0.25 s, doubling up to the interval)."""
-        interval = self.engine.settings.sync_poll_interval.total_seconds()
+        interval = self.settings.sync_poll_interval.total_seconds()
         loop = asyncio.get_running_loop()
         due = {url: loop.time() for url in self.urls}
         failures = dict.fromkeys(self.urls, 0)
@@ -79,16 +77,14 @@ class Syncer:
 
     async def ping(self, url: str, *, timeout: float = _PING_TIMEOUT_S) -> str | None:
         """PUT the app's serve URL; return the problem, or None when the app synced (within `timeout` s)."""
-        settings = self.engine.settings
+        settings = self.settings
         body = orjson.dumps({"url": url})
         headers = {h.CONTENT_TYPE: "application/json", h.SERVER_KIND: settings.server_kind}
         if settings.signing_key:
             headers[h.SIGNATURE] = signing.sign_request(body, settings.signing_key, at=wall_ms() // 1000)
         problem: str | None = None
         try:
-            response = await self.engine.transport.request(
-                "PUT", url, body, headers, timeout=timeout, max_bytes=1024 * 1024
-            )
+            response = await self.transport.request("PUT", url, body, headers, timeout=timeout, max_bytes=1024 * 1024)
         except TransportError as err:
             problem = str(err)
         else:

@@ -12,7 +12,8 @@ import orjson
 from stepstone.server.core import expressions
 from stepstone.server.functions.registry import Registered
 from stepstone.server.intake import flow
-from stepstone.server.runs.work import Work
+from stepstone.server.queue import queueing
+from stepstone.server.queue.work import Work
 from stepstone.server.store.records import BatchRecord, EventRecord, ItemKind, QueueItemRecord
 
 MAX_BATCH_BYTES = 10 * 1024 * 1024
@@ -37,7 +38,8 @@ def add(work: Work, fn: Registered, event: EventRecord) -> None:
     if batch is None:
         batch = BatchRecord(work.new_id(), fn.id, key, work.now, 0, 0)
         timeout = flow.millis(config.timeout) if config.timeout else DEFAULT_TIMEOUT_MS
-        work.enqueue(
+        queueing.enqueue(
+            work,
             QueueItemRecord(
                 id=work.new_id(),
                 kind=ItemKind.BATCH,
@@ -46,7 +48,7 @@ def add(work: Work, fn: Registered, event: EventRecord) -> None:
                 payload_json=orjson.dumps({"batch_id": batch.id}).decode(),
                 job_key=f"batch:{batch.id}",
                 created_at=work.now,
-            )
+            ),
         )
     work.tx.add_batch_event(batch.id, batch.size, event.seq)
     batch.size += 1

@@ -15,7 +15,8 @@ from stepstone.protocol import events as wire_events
 from stepstone.server.core import clock, cron
 from stepstone.server.functions.registry import CronTrigger, Registered
 from stepstone.server.intake import flow, ingest
-from stepstone.server.runs.work import Work
+from stepstone.server.queue import queueing
+from stepstone.server.queue.work import Work
 from stepstone.server.store.records import ItemKind, QueueItemRecord, SkipRecord
 
 
@@ -30,7 +31,8 @@ def _enqueue_next(work: Work, fn: Registered, trigger: CronTrigger, *, after: in
     tick = durations.to_millis(trigger.schedule.next_after(clock.to_datetime(after)))
     jitter = cron.jitter_offset(f"{fn.id}:{trigger.expression}:{tick}", trigger.jitter) if trigger.jitter else None
     run_at = tick + (int(jitter.total_seconds() * 1000) if jitter else 0)
-    work.enqueue(
+    queueing.enqueue(
+        work,
         QueueItemRecord(
             id=work.new_id(),
             kind=ItemKind.CRON,
@@ -39,7 +41,7 @@ def _enqueue_next(work: Work, fn: Registered, trigger: CronTrigger, *, after: in
             payload_json=orjson.dumps({"cron": trigger.expression, "tick": tick}).decode(),
             job_key=f"cron:{fn.id}:{trigger.expression}:{tick}",
             created_at=work.now,
-        )
+        ),
     )
 
 

@@ -11,7 +11,8 @@ import orjson
 
 from stepstone.server.functions.registry import Registered
 from stepstone.server.intake import flow
-from stepstone.server.runs.work import Work
+from stepstone.server.queue import queueing
+from stepstone.server.queue.work import Work
 from stepstone.server.store.records import DebounceRecord, EventRecord, ItemKind, QueueItemRecord
 
 
@@ -35,7 +36,8 @@ def push(work: Work, fn: Registered, event: EventRecord) -> None:
         for replaced in work.tx.get_events_by_seq([window.event_seq]):
             flow.skip(work, fn, replaced, flow.DEBOUNCED)
     if window is None:
-        work.enqueue(
+        queueing.enqueue(
+            work,
             QueueItemRecord(
                 id=work.new_id(),
                 kind=ItemKind.DEBOUNCE,
@@ -44,7 +46,7 @@ def push(work: Work, fn: Registered, event: EventRecord) -> None:
                 payload_json=orjson.dumps({"key": key}).decode(),
                 job_key=_job_key(fn.id, key),
                 created_at=work.now,
-            )
+            ),
         )
     else:
         work.tx.reschedule_by_key(_job_key(fn.id, key), due)

@@ -16,8 +16,8 @@ from stepstone.protocol import config as wire
 from stepstone.protocol import durations
 from stepstone.server.core import expressions, gcra
 from stepstone.server.functions.registry import Registered
+from stepstone.server.queue.work import Note, Work
 from stepstone.server.runs import lifecycle, pauses
-from stepstone.server.runs.work import Note, Work
 from stepstone.server.store.records import EventRecord, RunConstraints, RunRecord, RunStatus, SkipRecord
 
 PRIORITY_LIMIT_S = 43_200  # ±12 h, the open-source server's bounds (inngest: consts.PriorityFactorMin/Max)

@@ -15,8 +15,8 @@ from stepstone.protocol import events as wire_events
 from stepstone.server.core import expressions
 from stepstone.server.functions.registry import Registered
 from stepstone.server.intake import batching, debouncing, flow
+from stepstone.server.queue.work import Work
 from stepstone.server.runs import pauses
-from stepstone.server.runs.work import Work
 from stepstone.server.store.records import EventRecord, PauseKind
 
 DUPLICATE = "idempotent duplicate: this event id already started a run of the function within 24 h"

@@ -1,7 +1,8 @@
-"""The queue and the executor: claiming items under concurrency and throttle limits, handing the next call to
-the worker that made it, running each item's transaction scripts, calling apps, and pruning old data.
+"""The queue: the context every transaction script runs in (`work`: the transaction, "now", the outbox of
+emitted events, the notes for the log) and the one module that puts items in, hands them off, claims them
+under flow control, renews their leases and releases them (`queueing`).
 
-May import: `intake`, `runs`, `functions`, `store`, `core`.
+May import: `functions`, `store`, `core`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Runs and their steps, as transaction scripts: creating and ending runs (`lifecycle`), what an app's answer
-or a timer does to a run (`transitions`, `outcomes`), waits and invokes (`pauses`), what a call to the app
-carries (`calls`), and the context every script runs in (`work`).
+or a timer does to a run (`transitions`, reading answers with `outcomes`), waits and invokes (`pauses`).
 
-May import: `functions`, `store`, `core`. Events a script emits go to its `Work`'s outbox, never into `intake`.
+May import: `queue`, `functions`, `store`, `core`. Events a script emits go to its `Work`'s outbox, never into
+`intake`.
 """
 
 from __future__ import annotations

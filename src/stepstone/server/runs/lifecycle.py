@@ -14,7 +14,8 @@ import orjson
 from stepstone.protocol import durations
 from stepstone.protocol import events as wire_events
 from stepstone.server.functions.registry import Registered
-from stepstone.server.runs.work import Work, error_text
+from stepstone.server.queue import queueing
+from stepstone.server.queue.work import Work, error_text
 from stepstone.server.store.records import (
     EventRecord,
     ItemKind,
@@ -97,7 +98,8 @@ def _write_cancel_pauses(work: Work, fn: Registered, run: RunRecord, events: lis
 
 
 def _enqueue_timer(work: Work, run: RunRecord, kind: ItemKind, at: int) -> None:
-    work.enqueue(
+    queueing.enqueue(
+        work,
         QueueItemRecord(
             id=work.new_id(),
             kind=kind,
@@ -106,7 +108,7 @@ def _enqueue_timer(work: Work, run: RunRecord, kind: ItemKind, at: int) -> None:
             function_id=run.function_id,
             job_key=f"{run.id}:{kind}",
             created_at=work.now,
-        )
+        ),
     )
 
 
@@ -138,7 +140,7 @@ def enqueue_call(work: Work, run: RunRecord, target: str = "", *, at: int | None
         priority=limits.priority_ms // 1000,
     )
     item.set_throttle(limits.throttle if first else None)
-    work.enqueue(item)
+    queueing.enqueue(work, item)
 
 
 def create_skipped(

@@ -15,8 +15,9 @@ import orjson
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import opcodes
 from stepstone.server.core import expressions
+from stepstone.server.queue import queueing
+from stepstone.server.queue.work import Work
 from stepstone.server.runs import lifecycle
-from stepstone.server.runs.work import Work
 from stepstone.server.store.records import (
     EventRecord,
     ItemKind,
@@ -44,7 +45,8 @@ def create(work: Work, run: RunRecord, pause: PauseRecord) -> None:
                 resolve(work, pause, event, run=run)
                 return
     work.tx.insert_pause(pause)
-    work.enqueue(
+    queueing.enqueue(
+        work,
         QueueItemRecord(
             id=work.new_id(),
             kind=ItemKind.PAUSE_TIMEOUT,
@@ -54,7 +56,7 @@ def create(work: Work, run: RunRecord, pause: PauseRecord) -> None:
             payload_json=orjson.dumps({"pause_id": pause.id}).decode(),
             job_key=timeout_key(pause.id),
             created_at=work.now,
-        )
+        ),
     )
 
 

@@ -16,9 +16,10 @@ from stepstone.protocol import durations, opcodes
 from stepstone.protocol import events as wire_events
 from stepstone.server.core import backoff, expressions
 from stepstone.server.functions.registry import Registered
+from stepstone.server.queue import queueing
+from stepstone.server.queue.work import Work
 from stepstone.server.runs import lifecycle, pauses
 from stepstone.server.runs.outcomes import Completed, Failed, Ops, Outcome
-from stepstone.server.runs.work import Work
 from stepstone.server.store.records import (
     AttemptRecord,
     ItemKind,
@@ -284,7 +285,8 @@ def _sleep(work: Work, run: RunRecord, op: opcodes.Op, mode: str) -> None:
         return
     work.tx.save_step(_step(run, op, StepStatus.SLEEPING, work.now))
     lifecycle.add_pending(run, op.id, mode)
-    work.enqueue(
+    queueing.enqueue(
+        work,
         QueueItemRecord(
             id=work.new_id(),
             kind=ItemKind.WAKE,
@@ -294,7 +296,7 @@ def _sleep(work: Work, run: RunRecord, op: opcodes.Op, mode: str) -> None:
             target=op.id,
             job_key=f"{run.id}:wake:{op.id}",
             created_at=work.now,
-        )
+        ),
     )
 
 

@@ -177,13 +177,14 @@ class QueueTx(Protocol):
     def enqueue(self, item: QueueItemRecord) -> bool:
         """Add an item; False (and nothing written) when an item with the same `job_key` exists."""
 
-    def claim_queue_items(
-        self, *, now: int, lease_now: int, lease_until: int, owner: str, limit: int
+    def claim_partition(
+        self, partition: str, *, now: int, lease_until: int, owner: str, limit: int
     ) -> list[QueueItemRecord]:
-        """Lease up to `limit` items due at `now` that nobody holds (or whose lease ended by `lease_now`).
+        """Lease up to `limit` due items of one partition, lowest score first, skipping rows others lock."""
 
-        Each claim increments the item's `generation`, which fences the previous holder.
-        """
+    def release_expired(self, *, lease_now: int, limit: int) -> int:
+        """Release up to `limit` leases that ended by `lease_now` (on the database's clock); returns how many."""
+        ...
 
     def lease_clock_ms(self) -> int:
         """The database's clock (unix ms): lease times are read from it, so machines' clocks may differ."""
@@ -263,11 +264,6 @@ class PausesTx(Protocol):
 
 class FlowTx(Protocol):
     """Flow control: partitioned claims, limiter state, debounce windows, batches, singletons."""
-
-    def claim_partition(
-        self, partition: str, *, now: int, lease_until: int, owner: str, limit: int
-    ) -> list[QueueItemRecord]:
-        """Lease up to `limit` due items of one partition, lowest score first, skipping rows others lock."""
 
     def partition_candidates(self, partition: str, *, now: int, limit: int) -> list[QueueItemRecord]:
         """The first due unleased items of a partition, by score, locked (not leased) for this transaction."""

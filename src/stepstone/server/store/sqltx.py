@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 from stepstone.server.store import rows
 from stepstone.server.store.records import (
-    TIMERS,
     AppRecord,
     AttemptRecord,
     BatchRecord,
@@ -241,18 +240,8 @@ class SqlTx:
     def enqueue(self, item: QueueItemRecord) -> bool:
         return self._run("enqueue", rows.queue_item_params(item)) > 0
 
-    def claim_queue_items(
-        self, *, now: int, lease_now: int, lease_until: int, owner: str, limit: int
-    ) -> list[QueueItemRecord]:
-        self._run("release_expired", {"lease_now": lease_now, "limit": max(limit, 100)})
-        claimed: list[QueueItemRecord] = []
-        for partition in (TIMERS, ""):
-            if len(claimed) < limit:
-                claimed += self.claim_partition(
-                    partition, now=now, lease_until=lease_until, owner=owner, limit=limit - len(claimed)
-                )
-        claimed.sort(key=lambda item: (item.score, item.id))
-        return claimed
+    def release_expired(self, *, lease_now: int, limit: int) -> int:
+        return self._run("release_expired", {"lease_now": lease_now, "limit": limit})
 
     def claim_partition(
         self, partition: str, *, now: int, lease_until: int, owner: str, limit: int

@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from stepstone.server.store.records import RunRecord, RunStatus, StepRecord, StepStatus
 from stepstone.server.store.sqlite.store import SqliteStore
 
@@ -23,7 +25,23 @@ def step(run_id: str, hashed_id: str, memo: str | None = '{"data": 1}') -> StepR
     )
 
 
+async def settled(store: Any) -> None:
+    """On PostgreSQL a change shows once every transaction older than it has ended, on the whole server
+    (other tests' included): wait for that, boundedly, so that the assertions see every change made so far."""
+    if isinstance(store, SqliteStore):
+        return
+    with psycopg.connect(store.dsn, autocommit=True) as connection:
+        horizon = connection.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()
+        for _ in range(600):
+            row = connection.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint").fetchone()
+            if row and horizon and row[0] >= horizon[0]:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("a transaction elsewhere on the PostgreSQL server stayed open for 30 s")
+
+
 async def changes(store: Any, after: tuple[int, str] = START, **filters: Any) -> list[RunRecord]:
+    await settled(store)
     return list(await store.read(lambda tx: tx.list_run_changes(after=after, limit=100, **filters)))
 
 
@@ -65,6 +83,7 @@ async def test_one_transaction_stamps_its_runs_alike_and_pages_split_them_by_id(
             tx.save_step(step(run_id, "h"))
 
     await store.transact(insert_three)
+    await settled(store)
     page = await store.read(lambda tx: tx.list_run_changes(after=START, limit=2))
     rest = await store.read(lambda tx: tx.list_run_changes(after=cursor(page), limit=2))
     assert [r.id for r in page + rest] == ["ra", "rb", "rc"]
@@ -98,8 +117,6 @@ async def test_sqlite_stamps_stay_above_every_cursor_after_pruning_and_a_restart
 async def test_postgres_transactions_committing_out_of_order_are_not_missed(postgres_dsn: str) -> None:
     """T1 writes first (the lower transaction id) and commits after T2: a reader between the two commits
     must not be handed a cursor past T2's run, or it would never see T1's."""
-    import psycopg
-
     from stepstone.server.store.postgres.store import QUERIES, PostgresStore
     from stepstone.server.store.sqltx import SqlTx
 
@@ -109,7 +126,7 @@ async def test_postgres_transactions_committing_out_of_order_are_not_missed(post
         SqlTx(first.cursor().execute, QUERIES).insert_run(run("early"), [1])
         SqlTx(second.cursor().execute, QUERIES).insert_run(run("late"), [1])
         second.commit()
-        between = await changes(store)
+        between = list(await store.read(lambda tx: tx.list_run_changes(after=START, limit=100)))  # not settled
         assert between == []  # "late" is held back while a transaction that started before it runs
         first.commit()
         after = await changes(store, cursor(between))

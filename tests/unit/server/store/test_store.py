@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from stepstone.server.queue import queueing
 from stepstone.server.store.base import StoreError
 from stepstone.server.store.records import (
     EventRecord,
@@ -30,15 +31,15 @@ def item(item_id: str, run_at: int = 0, **fields: object) -> QueueItemRecord:
 async def test_a_claimed_item_is_not_claimed_again_until_its_lease_ends(store) -> None:
     await store.transact(lambda tx: tx.enqueue(item("a")))
     first = await store.transact(
-        lambda tx: tx.claim_queue_items(now=10, lease_now=100, lease_until=200, owner="w1", limit=10)
+        lambda tx: queueing.claim_free(tx, now=10, lease_now=100, lease_until=200, owner="w1", limit=10)
     )
     assert [i.id for i in first] == ["a"] and first[0].generation == 1
     again = await store.transact(
-        lambda tx: tx.claim_queue_items(now=10, lease_now=150, lease_until=250, owner="w2", limit=10)
+        lambda tx: queueing.claim_free(tx, now=10, lease_now=150, lease_until=250, owner="w2", limit=10)
     )
     assert again == []
     expired = await store.transact(
-        lambda tx: tx.claim_queue_items(now=10, lease_now=201, lease_until=300, owner="w2", limit=10)
+        lambda tx: queueing.claim_free(tx, now=10, lease_now=201, lease_until=300, owner="w2", limit=10)
     )
     assert [i.generation for i in expired] == [2]
     assert not await store.transact(lambda tx: tx.holds_lease("a", 1))
@@ -49,7 +50,7 @@ async def test_items_are_claimed_when_due_oldest_first(store) -> None:
     for name, at in (("late", 50), ("early", 5), ("future", 500)):
         await store.transact(lambda tx, n=name, a=at: tx.enqueue(item(n, a)))
     claimed = await store.transact(
-        lambda tx: tx.claim_queue_items(now=100, lease_now=0, lease_until=10, owner="w", limit=10)
+        lambda tx: queueing.claim_free(tx, now=100, lease_now=0, lease_until=10, owner="w", limit=10)
     )
     assert [i.id for i in claimed] == ["early", "late"]
     assert await store.read(lambda tx: tx.next_due_at()) == 500
@@ -64,12 +65,12 @@ async def test_job_keys_enqueue_once(store) -> None:
 async def test_reschedule_releases_the_lease(store) -> None:
     await store.transact(lambda tx: tx.enqueue(item("a")))
     [claimed] = await store.transact(
-        lambda tx: tx.claim_queue_items(now=0, lease_now=0, lease_until=1000, owner="w", limit=1)
+        lambda tx: queueing.claim_free(tx, now=0, lease_now=0, lease_until=1000, owner="w", limit=1)
     )
     claimed.run_at, claimed.attempt = 40, 1
     await store.transact(lambda tx: tx.reschedule(claimed))
     [again] = await store.transact(
-        lambda tx: tx.claim_queue_items(now=40, lease_now=0, lease_until=1000, owner="w", limit=1)
+        lambda tx: queueing.claim_free(tx, now=40, lease_now=0, lease_until=1000, owner="w", limit=1)
     )
     assert again.attempt == 1 and again.generation == 2
 

@@ -1,4 +1,10 @@
-"""Claiming queue items under flow control: timers and free calls first, then limited partitions in turn.
+"""The queue: the one place that puts items in (with hand-offs), claims them under flow control, renews
+their leases and releases them. The store runs one named query per verb; the policy is here.
+
+A script enqueues with `enqueue`: a call due now may be *handed off*, written already leased to the
+worker running the script, which runs it next without a poll or a claim. Workers `claim` the rest:
+timers and free calls first, then limited partitions in turn; they `renew` the leases of what they
+run and `release` what they stop running.
 
 Calls of functions with a concurrency limit or a throttle live in partitions (one per function and
 key). A claim visits partitions round robin from where the previous claim stopped, so one key with a
@@ -10,13 +16,14 @@ Engines claiming at once skip a partition another engine is claiming rather than
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stepstone.protocol.config import FunctionConfig
 from stepstone.server.core import gcra
-from stepstone.server.runs.work import Work
-from stepstone.server.store.base import Tx
-from stepstone.server.store.records import QueueItemRecord, RunRecord, RunStatus
+from stepstone.server.queue.work import Work
+from stepstone.server.store.base import QueueTx, Tx
+from stepstone.server.store.records import TIMERS, ItemKind, QueueItemRecord, RunRecord, RunStatus
 
 MAX_PARTITIONS = 64  # partitions visited per claim
 CONCURRENCY = "concurrency limit"
@@ -30,13 +37,38 @@ class Cursor:
     partition: str = ""
 
 
+def enqueue(work: Work, item: QueueItemRecord) -> bool:
+    """Add `item` (False when its job key is taken); a due call may be handed to the script's worker.
+
+    Timers go to their own partition. A call under flow control (concurrency, throttle) is never
+    handed over: only a claim checks its limits.
+    """
+    if item.kind != ItemKind.CALL:
+        item.partition, item.score = TIMERS, item.run_at
+    take = (
+        work.owner is not None
+        and len(work.handoffs) < work.handoff_limit
+        and item.kind == ItemKind.CALL
+        and not item.constrained
+        and item.run_at <= work.now
+    )
+    if take:
+        item.lease_owner = work.owner
+        item.lease_expires_at = work.lease_until()
+        item.generation = 1
+    inserted = work.tx.enqueue(item)
+    if inserted and take:
+        work.handoffs.append(item)
+    elif inserted and item.run_at <= work.now:
+        work.woke = True
+    return inserted
+
+
 def claim(work: Work, *, owner: str, limit: int, cursor: Cursor) -> list[QueueItemRecord]:
     """Lease up to `limit` due items: timers and unconstrained calls, then constrained partitions."""
     lease_until = work.lease_until()
     lease_now = lease_until - work.lease_ms
-    claimed = work.tx.claim_queue_items(
-        now=work.now, lease_now=lease_now, lease_until=lease_until, owner=owner, limit=limit
-    )
+    claimed = claim_free(work.tx, now=work.now, lease_now=lease_now, lease_until=lease_until, owner=owner, limit=limit)
     visited, wrapped = 0, cursor.partition == ""
     while len(claimed) < limit and visited < MAX_PARTITIONS:
         partition = work.tx.next_partition(cursor.partition)
@@ -50,6 +82,41 @@ def claim(work: Work, *, owner: str, limit: int, cursor: Cursor) -> list[QueueIt
         if work.tx.try_lock_name(f"partition:{partition}"):
             claimed += _claim_partition(work, partition, limit - len(claimed), owner, lease_until, lease_now)
     return claimed
+
+
+def claim_free(
+    tx: QueueTx, *, now: int, lease_now: int, lease_until: int, owner: str, limit: int
+) -> list[QueueItemRecord]:
+    """Lease up to `limit` due timers and unconstrained calls, by score; each lease bumps the item's
+    `generation`, which fences its previous holder.
+
+    Leases that ended by `lease_now` (their worker died or stalled) are released first, so their items
+    are claimed again.
+    """
+    tx.release_expired(lease_now=lease_now, limit=max(limit, 100))
+    claimed: list[QueueItemRecord] = []
+    for partition in (TIMERS, ""):  # timers first: a due sleep or timeout must not wait behind calls
+        if len(claimed) < limit:
+            claimed += tx.claim_partition(
+                partition, now=now, lease_until=lease_until, owner=owner, limit=limit - len(claimed)
+            )
+    claimed.sort(key=lambda item: (item.score, item.id))
+    return claimed
+
+
+def renew(tx: QueueTx, owner: str, item_ids: Sequence[str], lease_ms: int) -> None:
+    """Extend the leases `owner` holds on these items by `lease_ms` from now (the database's clock)."""
+    tx.extend_leases(owner, item_ids, tx.lease_clock_ms() + lease_ms)
+
+
+def release(tx: QueueTx, item_id: str, owner: str) -> None:
+    """Let another worker claim this item now, rather than when `owner`'s lease ends."""
+    tx.release_item(item_id, owner)
+
+
+def release_all(tx: QueueTx, owner: str | None) -> int:
+    """Release every lease `owner` holds (None: every lease, when an engine alone on its store starts)."""
+    return tx.release_leases(owner)
 
 
 def _claim_partition(
@@ -127,9 +194,7 @@ def why_queued(tx: Tx, run: RunRecord, *, now: int, config: FunctionConfig | Non
     if throttle and not _throttle(throttle, tx.peek_limiter(throttle["key"], now), now).allowed:
         return THROTTLED
     lease_now = tx.lease_clock_ms()
-    pairs = current_limits(
-        config, (found.ckey1, found.climit1), (found.ckey2, found.climit2)
-    )
+    pairs = current_limits(config, (found.ckey1, found.climit1), (found.ckey2, found.climit2))
     for key, limit in pairs:
         if tx.keys_in_use(key, lease_now=lease_now) >= limit:
             return CONCURRENCY

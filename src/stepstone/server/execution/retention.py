@@ -11,8 +11,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from stepstone.server.queue.executor import Executor
-from stepstone.server.runs.work import Work
+from stepstone.server.execution.executor import Executor
+from stepstone.server.queue.work import Work
 
 log = logging.getLogger("stepstone.retention")
 BATCH = 200

@@ -25,7 +25,7 @@ from stepstone.server.core.ids import ULIDS
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.functions.registry import Catalog, Registry
 from stepstone.server.store.base import Tx
-from stepstone.server.store.records import TIMERS, QueueItemRecord, RunRecord
+from stepstone.server.store.records import QueueItemRecord, RunRecord
 
 _MAX_ERROR_TEXT = 300
 
@@ -145,32 +145,6 @@ class Work:
     def continuation(self) -> QueueItemRecord | None:
         """The first handoff (a worker running one run takes at most one)."""
         return self.handoffs[0] if self.handoffs else None
-
-    def enqueue(self, item: QueueItemRecord) -> bool:
-        """Add `item`; a due call item may be handed to this script's worker.
-
-        Timers go to their own partition. A call under flow control (concurrency, throttle) is never
-        handed over: only a claim checks its limits.
-        """
-        if item.kind != "call":
-            item.partition, item.score = TIMERS, item.run_at
-        take = (
-            self.owner is not None
-            and len(self.handoffs) < self.handoff_limit
-            and item.kind == "call"
-            and not item.constrained
-            and item.run_at <= self.now
-        )
-        if take:
-            item.lease_owner = self.owner
-            item.lease_expires_at = self.lease_until()
-            item.generation = 1
-        inserted = self.tx.enqueue(item)
-        if inserted and take:
-            self.handoffs.append(item)
-        elif inserted and item.run_at <= self.now:
-            self.woke = True
-        return inserted
 
     def note_run(
         self, run: RunRecord, action: str, what: str, *args: Any, level: int = logging.INFO, **fields: Any

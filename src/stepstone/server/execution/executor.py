@@ -17,11 +17,13 @@ from typing import TypeVar
 from stepstone.server.core import clock
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.core.transport import Transport, TransportError
+from stepstone.server.execution import calls
 from stepstone.server.functions.registry import Registry
 from stepstone.server.intake import batching, crons, debouncing, ingest
-from stepstone.server.runs import calls, outcomes, pauses, transitions
+from stepstone.server.queue import queueing
+from stepstone.server.queue.work import Note, Services, Work
+from stepstone.server.runs import outcomes, pauses, transitions
 from stepstone.server.runs.transitions import CallPlan
-from stepstone.server.runs.work import Note, Services, Work
 from stepstone.server.store.base import Store, Tx
 from stepstone.server.store.records import ItemKind, QueueItemRecord
 
@@ -118,6 +120,19 @@ class Executor:
         if notes:
             self.write_notes(notes)
         return result, handoffs
+
+    async def renew_leases(self, owner: str, item_ids: list[str]) -> None:
+        """Extend `owner`'s leases on these items by the lease period."""
+        lease_ms = _ms(self.settings.lease)
+        await self.store.transact(lambda tx: queueing.renew(tx, owner, item_ids, lease_ms))
+
+    async def release(self, item_id: str, owner: str) -> None:
+        """Let the item be claimed again now."""
+        await self.store.transact(lambda tx: queueing.release(tx, item_id, owner))
+
+    async def release_all(self, owner: str | None) -> int:
+        """Release every lease `owner` holds (None: all leases); returns how many."""
+        return await self.store.transact(lambda tx: queueing.release_all(tx, owner))
 
     def write_notes(self, notes: list[Note]) -> None:
         """Log what a committed script noted, with the app's name (from the cached catalog) as `app_id`."""

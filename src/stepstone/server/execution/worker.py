@@ -17,11 +17,11 @@ import uuid
 from datetime import timedelta
 
 from stepstone.server.core import clock
-from stepstone.server.queue import claims
-from stepstone.server.queue.executor import Executor
+from stepstone.server.execution.executor import Executor
+from stepstone.server.queue import queueing
+from stepstone.server.queue.work import Work
 from stepstone.server.runs import transitions
 from stepstone.server.runs.transitions import CallPlan
-from stepstone.server.runs.work import Work
 from stepstone.server.store.base import StoreError
 from stepstone.server.store.records import ItemKind, QueueItemRecord
 
@@ -43,7 +43,7 @@ class Worker:
         self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
-        self._cursor = claims.Cursor()
+        self._cursor = queueing.Cursor()
 
     def wake(self) -> None:
         """Claim again now (thread-safe only from the event loop's thread)."""
@@ -75,7 +75,7 @@ class Worker:
         """Claim due items; a call's plan is read in the same transaction (a call whose run ended is dropped)."""
 
         def claim(work: Work) -> tuple[list[tuple[QueueItemRecord, CallPlan | None]], int | None]:
-            items = claims.claim(work, owner=self.owner, limit=limit, cursor=self._cursor)
+            items = queueing.claim(work, owner=self.owner, limit=limit, cursor=self._cursor)
             claimed: list[tuple[QueueItemRecord, CallPlan | None]] = []
             for item in items:
                 plan = transitions.prepare_call(work, item) if item.kind == ItemKind.CALL else None
@@ -136,17 +136,14 @@ class Worker:
             if not self.in_flight:
                 continue
             try:
-                await self._extend(list(self.in_flight), _ms(settings.lease))
+                await self.executor.renew_leases(self.owner, list(self.in_flight))
             except Exception:
                 log.exception("could not extend leases", extra={"action": "worker.extend_failed"})
 
     async def _release(self, item: QueueItemRecord) -> None:
         """Best effort: let the item be claimed again now rather than when its lease ends."""
         with contextlib.suppress(StoreError):  # else the lease ends on its own
-            await self.executor.store.transact(lambda tx: tx.release_item(item.id, self.owner))
-
-    async def _extend(self, ids: list[str], lease_ms: int) -> None:
-        await self.executor.store.transact(lambda tx: tx.extend_leases(self.owner, ids, tx.lease_clock_ms() + lease_ms))
+            await self.executor.release(item.id, self.owner)
 
     async def stop(self, timeout: timedelta) -> None:
         """Stop claiming, let in-flight items finish for up to `timeout`, then release the rest."""
@@ -158,6 +155,6 @@ class Worker:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        released = await self.executor.store.transact(lambda tx: tx.release_leases(self.owner))
+        released = await self.executor.release_all(self.owner)
         if released:
             log.info("released %d leases", released, extra={"action": "worker.released"})

@@ -1,0 +1,8 @@
+"""Execution: workers claim queue items and run them; the executor runs each transaction script (draining its
+outbox before the commit), calls apps (`calls` builds the request) and writes the notes to the log after the
+commit; `retention` prunes old data.
+
+May import: `intake`, `runs`, `queue`, `functions`, `store`, `core`.
+"""
+
+from __future__ import annotations
