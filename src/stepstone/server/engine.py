@@ -6,6 +6,7 @@ Several engines can live in one process (tests start three); nothing here is glo
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -153,19 +154,16 @@ class Engine:
         `dispatch()` starts them. The event API awaits it once its answer is written, so a sender's
         `send` returns before the functions it triggered start, as with Inngest (the official SDKs'
         tests rely on that order). Calls not handed over woke the worker already
-        (`Executor.transact_handoffs`); handed calls never dispatched stay leased until the lease ends.
+        (`Executor.transact_handed`); handed calls never dispatched stay leased until the lease ends.
         """
 
-        def record(work: Work) -> tuple[list[str], list[tuple[QueueItemRecord, CallPlan | None]]]:
-            stored = ingest.record_events(work, payloads, source="api", internal_ids=internal_ids, delays=delays)
-            plans = [(item, transitions.prepare_call(work, item)) for item in work.handoffs]
-            return [event.internal_id for event in stored], plans
-
-        (ids, handed), _ = await self.executor.transact_handoffs(
+        record = functools.partial(
+            ingest.record_events, payloads=payloads, source="api", internal_ids=internal_ids, delays=delays
+        )
+        stored, handed = await self.executor.transact_handed(
             record, owner=self.worker.owner, limit=self.worker.free_slots()
         )
-
-        return ids, self._dispatcher(handed)
+        return [event.internal_id for event in stored], self._dispatcher(handed)
 
     def _dispatcher(self, handed: list[tuple[QueueItemRecord, CallPlan | None]]) -> Callable[[], Awaitable[None]]:
         """`dispatch()`: start the calls a transaction leased to this engine's worker (once the answer is out)."""
@@ -230,7 +228,7 @@ class Engine:
         worker, and awaiting `dispatch()` starts it.
         """
 
-        def record(work: Work) -> tuple[Invocation, list[tuple[QueueItemRecord, CallPlan | None]]]:
+        def record(work: Work) -> Invocation:
             fn = work.catalog().get(function_id)
             if fn is None:
                 raise FunctionNotFoundError(function_id)
@@ -238,12 +236,11 @@ class Engine:
             [event] = ingest.record_events(work, [payload], source="api")
             tx, internal_id = work.tx, event.internal_id
             started = tx.runs_for_event(internal_id)
-            found = Invocation(
+            return Invocation(
                 internal_id, started[0] if started else None, tx.list_skips(internal_id), tx.event_holds(internal_id)
             )
-            return found, [(item, transitions.prepare_call(work, item)) for item in work.handoffs]
 
-        (found, handed), _ = await self.executor.transact_handoffs(
+        found, handed = await self.executor.transact_handed(
             record, owner=self.worker.owner, limit=self.worker.free_slots()
         )
 

@@ -42,7 +42,8 @@ _TIMERS: dict[ItemKind, Callable[[Work, QueueItemRecord], None]] = {
 }
 
 
-Next = tuple[QueueItemRecord, CallPlan | None] | None
+Handed = tuple[QueueItemRecord, CallPlan | None]
+Next = Handed | None
 
 
 def _plan_continuation(work: Work) -> CallPlan | None:
@@ -93,6 +94,19 @@ class Executor:
         """Run `script` in a transaction; return its result and the continuation it left, if any."""
         result, handoffs = await self.transact_handoffs(script, owner=owner, limit=1)
         return result, (handoffs[0] if handoffs else None)
+
+    async def transact_handed(
+        self, script: Callable[[Work], T], *, owner: str | None, limit: int
+    ) -> tuple[T, list[Handed]]:
+        """Run `script` in a transaction; up to `limit` due calls it enqueues are handed to `owner`, each with
+        its plan read in the same transaction (None when its run already ended)."""
+
+        def read_plans(work: Work) -> tuple[T, list[Handed]]:
+            result = script(work)
+            return result, [(item, transitions.prepare_call(work, item)) for item in work.handoffs]
+
+        (result, handed), _ = await self.transact_handoffs(read_plans, owner=owner, limit=limit)
+        return result, handed
 
     async def transact_handoffs(
         self, script: Callable[[Work], T], *, owner: str | None, limit: int
