@@ -22,16 +22,14 @@ import enum
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from stepstone.protocol import call as wire_call
 from stepstone.protocol import opcodes, stepids
 from stepstone.sdk import outcomes, transport
-
-if TYPE_CHECKING:
-    from stepstone.sdk.client import Stepstone
+from stepstone.sdk.function import App
 
 CHECKPOINT_ATTEMPTS = 3
 DEFAULT_MAX_RUNTIME = timedelta(seconds=10)
@@ -59,7 +57,7 @@ class Checkpointer:
 
     def __init__(
         self,
-        client: Stepstone,
+        client: App,
         request: wire_call.CallRequest,
         *,
         max_runtime: timedelta = DEFAULT_MAX_RUNTIME,

@@ -9,16 +9,13 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
 
 import httpx
 
 from stepstone.protocol import events as wire_events
 from stepstone.sdk import options, redaction, sending, serialization, settings, transport
-from stepstone.sdk.function import Function, Handler, OnFailure
+from stepstone.sdk.function import Function, Handler, Logger, OnFailure
 from stepstone.sdk.transport import AsyncSender
-
-Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
 class Stepstone:
@@ -245,8 +242,8 @@ class Stepstone:
             EventKeyUnspecifiedError: production mode without an event key.
             SendEventsError: the engine refused (the error carries the ids accepted before).
         """
-        return await transport.drive(sending.send_flow(self, events), self.http())
+        return await transport.drive(sending.send_flow(self.settings, events), self.http())
 
     def send_sync(self, events: wire_events.Event | list[wire_events.Event]) -> list[str]:
         """Send one event or a list of them, blocking; see `send`."""
-        return transport.drive_sync(sending.send_flow(self, events), self.http_sync())
+        return transport.drive_sync(sending.send_flow(self.settings, events), self.http_sync())

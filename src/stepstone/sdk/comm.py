@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stepstone.protocol import headers, signing
 from stepstone.sdk import (
@@ -27,10 +27,8 @@ from stepstone.sdk import (
     settings,
     transport,
 )
+from stepstone.sdk.client import Stepstone
 from stepstone.sdk.function import Function
-
-if TYPE_CHECKING:
-    from stepstone.sdk.client import Stepstone
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stepstone.protocol.events import Event
-
-if TYPE_CHECKING:
-    from stepstone.sdk.group import Group, GroupSync
-    from stepstone.sdk.step import Step, StepSync
+from stepstone.sdk.group import Group, GroupSync
+from stepstone.sdk.step import Step, StepSync
 
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 

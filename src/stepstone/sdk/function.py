@@ -1,27 +1,65 @@
-"""A durable function: its handler, its options, and the configuration it registers."""
+"""A durable function: its handler, its options, and the configuration it registers.
+
+A function holds the client that made it as an `App`: the protocol of what the function and its runs use
+of `client.Stepstone`, which imports this module (not the other way) to make functions.
+"""
 
 from __future__ import annotations
 
 import inspect
+import logging
 import urllib.parse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+import httpx
 import pydantic
 
 from stepstone.protocol import config as wire_config
 from stepstone.protocol import events, stepids
-from stepstone.sdk import errors, options, serialization
-
-if TYPE_CHECKING:
-    from stepstone.sdk.client import Stepstone
+from stepstone.protocol.events import Event
+from stepstone.sdk import errors, options, serialization, transport
 
 # `async def fn(ctx: Context)` or `def fn(ctx: ContextSync)`.
 Handler = Callable[..., Any]
 OnFailure = Callable[..., Any]
 Trigger = options.TriggerEvent | options.TriggerCron
+Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 _PLACEHOLDER_URL = "http://validate.invalid/api/inngest"
+
+
+class App(Protocol):
+    """The client a function belongs to, as its runs use it: ids, logging, serialization, the engine's
+    address and keys, HTTP and event sending. `client.Stepstone` is the implementation."""
+
+    @property
+    def app_id(self) -> str: ...
+
+    @property
+    def logger(self) -> Logger: ...
+
+    @property
+    def serializer(self) -> serialization.Serializer: ...
+
+    @property
+    def env(self) -> str | None: ...
+
+    @property
+    def signing_key(self) -> str | None: ...
+
+    @property
+    def signing_key_fallback(self) -> str | None: ...
+
+    def api_url(self, path: str) -> str: ...
+
+    def http(self) -> transport.AsyncSender: ...
+
+    def http_sync(self) -> httpx.Client: ...
+
+    async def send(self, events: Event | list[Event]) -> list[str]: ...
+
+    def send_sync(self, events: Event | list[Event]) -> list[str]: ...
 
 
 class Function:
@@ -37,7 +75,7 @@ class Function:
 
     def __init__(
         self,
-        client: Stepstone,
+        client: App,
         handler: Handler,
         *,
         fn_id: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pydantic
 
@@ -12,11 +12,9 @@ from stepstone.protocol import call as wire_call
 from stepstone.protocol import durations, headers, opcodes, stepids
 from stepstone.protocol.events import Event
 from stepstone.sdk import errors, outcomes, transport
+from stepstone.sdk.client import Stepstone
 from stepstone.sdk.execution import Invocation
 from stepstone.sdk.function import Function, Handler
-
-if TYPE_CHECKING:
-    from stepstone.sdk.client import Stepstone
 
 
 @dataclass(frozen=True)

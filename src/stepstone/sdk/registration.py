@@ -6,14 +6,12 @@ import hashlib
 import json
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stepstone.protocol import config, signing
 from stepstone.sdk import settings, transport
+from stepstone.sdk.client import Stepstone
 from stepstone.sdk.function import Function
-
-if TYPE_CHECKING:
-    from stepstone.sdk.client import Stepstone
 
 CAPABILITIES = {"trust_probe": "v1"}
 INSPECTION_SCHEMA = "2024-05-24"

@@ -4,32 +4,31 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import headers
 from stepstone.sdk import errors, transport
-
-if TYPE_CHECKING:
-    from stepstone.sdk.client import Stepstone
+from stepstone.sdk.settings import Settings
 
 MAX_SEND_ATTEMPTS = 5
 DEV_EVENT_KEY = "NO_EVENT_KEY_SET"
 
 
-def send_flow(client: Stepstone, events: wire_events.Event | list[wire_events.Event]) -> transport.Flow[list[str]]:
-    """The calls of one send: one id seed for every attempt, retries on network errors and 5xx only.
+def send_flow(settings: Settings, events: wire_events.Event | list[wire_events.Event]) -> transport.Flow[list[str]]:
+    """The calls of one send, to the event API of the client's `settings` with their event key: one id seed
+    for every attempt, retries on network errors and 5xx only.
 
     The engine derives event ids from the seed, so a retried request that did reach it creates no
     duplicates.
     """
     batch = events if isinstance(events, list) else [events]
-    key = client.event_key or _missing_event_key(client)
+    key = settings.event_key or _missing_event_key(settings)
     now_ms = int(time.time() * 1000)
     call = transport.HttpCall(
         "POST",
-        f"{client.event_api_origin}/e/{key}",
-        headers={**transport.sdk_headers(env=client.env), headers.EVENT_ID_SEED: wire_events.new_seed(now_ms)},
+        f"{settings.event_api_origin}/e/{key}",
+        headers={**transport.sdk_headers(env=settings.env), headers.EVENT_ID_SEED: wire_events.new_seed(now_ms)},
         body=json.dumps([_payload(event, now_ms) for event in batch]).encode(),
     )
     reply: transport.Reply = None
@@ -42,8 +41,8 @@ def send_flow(client: Stepstone, events: wire_events.Event | list[wire_events.Ev
     return _ids(reply)
 
 
-def _missing_event_key(client: Stepstone) -> str:
-    if client.is_dev:
+def _missing_event_key(settings: Settings) -> str:
+    if settings.is_dev:
         return DEV_EVENT_KEY
     raise errors.EventKeyUnspecifiedError(
         "cannot send events without an event key in production mode: pass event_key= or set "

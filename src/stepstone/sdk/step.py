@@ -1,29 +1,47 @@
 """The step methods: `Step` for async functions, `StepSync` for plain ones, with the same names.
 
 Both build a `StepCall` the same way (`StepBase`) and hand it to their execution, which decides what
-happens (`replay.Replay.decide`); they differ only in awaiting.
+happens (`replay.Replay.decide`); they differ only in awaiting. The executions (`execution_async`,
+`execution_sync`) make the steps, so this module knows them only as the `Runner` protocols below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, overload
+from typing import Any, Protocol, TypeVar, TypeVarTuple, overload
 
 from stepstone.protocol import durations, opcodes
 from stepstone.protocol.events import Event
 from stepstone.sdk import errors, replay, serialization
-from stepstone.sdk.replay import Memo, StepCall
-
-if TYPE_CHECKING:
-    from stepstone.sdk.execution import Runner
-    from stepstone.sdk.execution_async import AsyncExecution
-    from stepstone.sdk.execution_sync import SyncExecution
-    from stepstone.sdk.function import Function
+from stepstone.sdk.function import App, Function
+from stepstone.sdk.replay import Memo, Replay, StepCall
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 Duration = int | timedelta | str
+
+
+class Runner(Protocol):
+    """What the step methods use of the execution running the function (`execution.Runner`)."""
+
+    @property
+    def client(self) -> App: ...
+
+    @property
+    def replay(self) -> Replay: ...
+
+
+class AsyncRunner(Runner, Protocol):
+    """An async function's execution (`execution_async.AsyncExecution`): decides and runs a step."""
+
+    async def step(self, call: StepCall) -> Any: ...
+
+
+class SyncRunner(Runner, Protocol):
+    """A plain function's execution (`execution_sync.SyncExecution`): decides and runs a step."""
+
+    def step(self, call: StepCall) -> Any: ...
 
 
 class StepBase:
@@ -113,7 +131,7 @@ def _wire_duration(value: Duration) -> str:
 class Step(StepBase):
     """Step methods of an async function (`ctx.step`)."""
 
-    _runner: AsyncExecution
+    _runner: AsyncRunner
 
     @overload
     async def run(
@@ -219,7 +237,7 @@ class Step(StepBase):
 class StepSync(StepBase):
     """Step methods of a plain function (`ctx.step`); see `Step` for each method."""
 
-    _runner: SyncExecution
+    _runner: SyncRunner
 
     def run(self, step_id: str, handler: Callable[[*Ts], T], *args: *Ts, output_type: object | None = None) -> T:
         """Run `handler(*args)` once; later calls of the run get its memoized output."""
