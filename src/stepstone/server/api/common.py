@@ -1,16 +1,19 @@
-"""What every route shares: JSON answers, the error shape, authentication, the engine handle."""
+"""What every route shares: JSON answers, the error shape, headers, the engine handle, redacted paths."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from fastapi import HTTPException, Request
+from fastapi import Request
 from starlette.responses import Response
 
-from stepstone.protocol import headers as h
-from stepstone.protocol import signing
 from stepstone.server.engine import Engine
+
+RawHeaders = Iterable[tuple[bytes, bytes]]  # an ASGI scope's `headers`: lowercase names, as received
+_EVENT_KEY_PATH = re.compile(r"^/e/[^/]+")
 
 
 class JSONAnswer(Response):
@@ -27,26 +30,19 @@ def error(status: int, message: str, **extra: Any) -> JSONAnswer:
     return JSONAnswer({"error": message, "status": status, **extra}, status_code=status)
 
 
-class APIError(HTTPException):
-    """Raise from a route to answer `error(status, message)`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(status_code=status, detail=message)
-
-
 def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def bearer_ok(header: str | None, keys: tuple[str, ...]) -> bool:
-    """True when `header` is `Bearer <one of the keys, plain or hashed>`."""
-    scheme, _, token = (header or "").partition(" ")
-    return scheme.lower() == "bearer" and bool(token) and signing.bearer_matches(token, keys)
+def header(headers: RawHeaders, name: bytes) -> str | None:
+    """The first value of header `name` (lowercase), or None."""
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
-async def require_signing_key(request: Request) -> None:  # async: FastAPI runs sync dependencies in threads
-    """Outside dev mode, `Authorization: Bearer <signing key or its hash>` (as Inngest's API wants)."""
-    engine = engine_of(request)
-    if not engine.settings.dev and not bearer_ok(request.headers.get(h.AUTHORIZATION), engine.settings.signing_keys):
-        raise APIError(401, "Authentication failed: send Authorization: Bearer <signing key>")
+def redact_path(path: str) -> str:
+    """Hide the event key in `/e/{key}` paths (logs must never show a key)."""
+    return _EVENT_KEY_PATH.sub("/e/<redacted>", path)

@@ -11,33 +11,29 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
-from starlette.responses import Response
 
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import headers as h
-from stepstone.server.api.common import JSONAnswer, engine_of, error
+from stepstone.server.api import auth
+from stepstone.server.api.common import JSONAnswer, RawHeaders, error, header
+from stepstone.server.api.hot import HotRoute
 from stepstone.server.core.clock import wall_ms
 from stepstone.server.core.ids import ULIDS
 from stepstone.server.engine import Engine
 
-router = APIRouter(tags=["events"])
-
-_BODY_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "oneOf": [
-                        {"$ref": "#/components/schemas/EventIn"},
-                        {"type": "array", "items": {"$ref": "#/components/schemas/EventIn"}},
-                    ]
-                }
-            }
-        },
-    }
+_EVENT_ID_SEED = h.EVENT_ID_SEED.encode()
+EVENT_SCHEMA: dict[str, Any] = {  # `#/components/schemas/EventIn` of the OpenAPI document
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "description": "the event name, e.g. `user/signup`"},
+        "data": {"type": "object", "description": "any JSON object (null means {})"},
+        "id": {"type": "string", "description": "your id: a second event with the same id within 24 h starts no run"},
+        "ts": {"type": "integer", "description": "milliseconds since the epoch (default: when received)"},
+        "user": {"type": "object"},
+        "v": {"type": "string"},
+    },
 }
 
 
@@ -58,24 +54,10 @@ def _ids(count: int, seed_header: str | None, now_ms: int) -> list[str]:
     return [wire_events.seeded_event_id(millis, entropy, index + 1) for index in range(count)]
 
 
-@router.post(
-    "/e/{event_key}",
-    openapi_extra=_BODY_SCHEMA,
-    summary="Send one event or a list of events",
-    responses={200: {"description": '{"ids": [...], "status": 200}'}, 400: {}, 401: {}, 413: {}},
-)
-async def send_events(event_key: str, request: Request) -> Response:
-    return await accept_events(
-        engine_of(request), event_key, await request.body(), request.headers.get(h.EVENT_ID_SEED)
-    )
-
-
-async def accept_events(engine: Engine, event_key: str, body: bytes, seed_header: str | None) -> JSONAnswer:
-    """Store the events of one request and start their runs. Shared by the route above and the app's fast path."""
-    settings = engine.settings
-    if not settings.dev and event_key not in settings.event_keys:
-        return error(401, "Event key not found", ids=[])
-    limits = settings.limits
+async def send_events(engine: Engine, event_key: str, body: bytes, headers: RawHeaders) -> JSONAnswer:
+    """Store the events of one request and start their runs (the hot route `SEND_EVENTS`)."""
+    auth.check_event_key(engine.settings, event_key)
+    limits = engine.settings.limits
     if len(body) > limits.max_request_bytes:
         return error(413, f"the request is over {limits.max_request_bytes} bytes", ids=[])
     try:
@@ -108,7 +90,7 @@ async def accept_events(engine: Engine, event_key: str, body: bytes, seed_header
             break
         accepted.append(event.model_dump(exclude_none=True))
         delays.append(run_delay(raw, event.ts, wall))
-    ids = _ids(len(raw_events), seed_header, now)[: len(accepted)]
+    ids = _ids(len(raw_events), header(headers, _EVENT_ID_SEED), now)[: len(accepted)]
     dispatch = None
     if accepted:
         ids, dispatch = await engine.send_events(accepted, ids, delays)
@@ -118,3 +100,18 @@ async def accept_events(engine: Engine, event_key: str, body: bytes, seed_header
         # sent): the sender's `send` returns before the functions it triggered start.
         answer.background = BackgroundTask(dispatch)
     return answer
+
+
+SEND_EVENTS = HotRoute(
+    "/e/{event_key}",
+    send_events,
+    summary="Send one event or a list of events",
+    tags=["events"],
+    responses={200: {"description": '{"ids": [...], "status": 200}'}, 400: {}, 401: {}, 413: {}},
+    request_body={
+        "oneOf": [
+            {"$ref": "#/components/schemas/EventIn"},
+            {"type": "array", "items": {"$ref": "#/components/schemas/EventIn"}},
+        ]
+    },
+)

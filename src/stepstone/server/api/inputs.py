@@ -9,16 +9,16 @@ PUT, PATCH, DELETE) that a browser marks as cross-site is refused with 403, in d
 `Sec-Fetch-Site: cross-site`. Requests without those headers (curl, the SDKs, other servers) are not
 sent by a browser and pass, and so do a page's requests to its own origin.
 
-The checks read headers only: they run ahead of the event and checkpoint fast paths. A body is read
-up to `Limits.max_request_bytes` and no further: past it, or when Content-Length already says so, the
-answer is 413 and the rest is never read.
+The checks read headers only: the hot router (`api.hot`) runs them first, for its own event and
+checkpoint routes and for the framework's alike. A body is read up to `Limits.max_request_bytes` and no
+further: past it, or when Content-Length already says so, the answer is 413 and the rest is never read.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from starlette.types import Message, Receive, Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepstone.server.api.common import JSONAnswer, error
 
@@ -120,3 +120,15 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive_again
+
+
+async def forward(app: ASGIApp, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+    """Hand a screened request to `app`, a state-changing one with its body read up to `max_bytes` (else 413)."""
+    if scope["method"] not in STATE_CHANGING:
+        await app(scope, receive, send)
+        return
+    body = await read_body(receive, max_bytes)
+    if body is None:
+        await too_large(max_bytes)(scope, receive, send)
+    else:
+        await app(scope, replay(body, receive), send)

@@ -17,12 +17,13 @@ from starlette.responses import Response
 
 from stepstone.protocol import config as wire
 from stepstone.protocol import headers as h
-from stepstone.server.api.common import JSONAnswer, engine_of, error, require_signing_key
+from stepstone.server.api import auth
+from stepstone.server.api.common import JSONAnswer, engine_of, error
 from stepstone.server.apps import registration
 from stepstone.server.functions.registry import ConfigError, parse_functions, sync_warnings
 
 log = logging.getLogger("stepstone.sync")
-router = APIRouter(tags=["sdk"], dependencies=[Depends(require_signing_key)])
+router = APIRouter(tags=["sdk"], dependencies=[Depends(auth.require_signing_key)])
 
 
 @router.post(

@@ -16,10 +16,11 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from stepstone.server.api import views
-from stepstone.server.api.common import APIError, JSONAnswer, engine_of, error, require_signing_key
+from stepstone.server.api import auth, views
+from stepstone.server.api.common import JSONAnswer, engine_of, error
+from stepstone.server.api.errors import APIError
 from stepstone.server.apps.syncer import normalize_url
-from stepstone.server.engine import FunctionNotFoundError, Invocation, RunEndedError, RunNotFoundError, SyncError
+from stepstone.server.engine import Invocation
 from stepstone.server.queue import queueing
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import RunQuery, RunRecord, RunStatus
@@ -32,7 +33,7 @@ async def refuse_nul(request: Request) -> None:
             raise APIError(400, "invalid request: a parameter contains a NUL character")
 
 
-router = APIRouter(prefix="/v1", tags=["rest"], dependencies=[Depends(require_signing_key), Depends(refuse_nul)])
+router = APIRouter(prefix="/v1", tags=["rest"], dependencies=[Depends(auth.require_signing_key), Depends(refuse_nul)])
 
 _MAX_LIMIT = 500
 _MAX_SEQ = 2**63 - 1
@@ -198,21 +199,13 @@ async def get_run(run_id: str, request: Request) -> Response:
 
 @router.delete("/runs/{run_id}", summary="Cancel a run")
 async def cancel_run(run_id: str, request: Request) -> Response:
-    try:
-        run = await engine_of(request).cancel_run(run_id)
-    except RunNotFoundError:
-        return error(404, f"run {run_id} not found")
-    except RunEndedError:
-        return error(409, f"run {run_id} has already ended")
+    run = await engine_of(request).cancel_run(run_id)  # RunNotFoundError: 404, RunEndedError: 409 (`api.errors`)
     return JSONAnswer({"data": views.run(run)})
 
 
 @router.post("/runs/{run_id}/rerun", summary="Start a new run of the same function with the same events")
 async def rerun(run_id: str, request: Request) -> Response:
-    try:
-        run = await engine_of(request).rerun(run_id)
-    except RunNotFoundError as err:
-        return error(404, f"run not found: {err}")
+    run = await engine_of(request).rerun(run_id)  # RunNotFoundError: 404
     return JSONAnswer({"data": views.run(run)})
 
 
@@ -270,10 +263,7 @@ async def sync_app(body: AppSyncRequest, request: Request) -> Response:
     url = normalize_url(body.url.strip())
     if problem := url_problem(url):
         return error(400, f"invalid app URL {body.url!r}: {problem}")
-    try:
-        app, functions = await engine_of(request).sync_app(url)
-    except SyncError as err:
-        return error(422, f"the app at {url} did not sync: {err}")
+    app, functions = await engine_of(request).sync_app(url)  # SyncError: 422
     return JSONAnswer({"data": views.app(app, functions)})
 
 
@@ -307,10 +297,7 @@ async def invoke_function(function_id: str, body: InvokeRequest, request: Reques
         return error(400, f"invalid request: data: {err}")
     if size > engine.settings.limits.max_event_bytes:
         return error(413, f"the event data is over the size limit of {engine.settings.limits.max_event_bytes} bytes")
-    try:
-        invocation, dispatch = await engine.invoke(function_id, body.data)
-    except FunctionNotFoundError:
-        return error(404, f"function {function_id} not found (or archived): see GET /v1/functions")
+    invocation, dispatch = await engine.invoke(function_id, body.data)  # FunctionNotFoundError: 404
     answer = invocation_answer(invocation)
     answer.background = BackgroundTask(dispatch)  # the run starts once the answer is written
     return answer

@@ -1,4 +1,4 @@
-"""Endpoints the SDKs call during a run: `use_api` fetches and checkpoints."""
+"""Endpoints the SDKs call during a run: `use_api` fetches (framework routes) and checkpoints (a hot route)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from starlette.responses import Response
 from stepstone.protocol import call, opcodes
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import headers as h
-from stepstone.server.api.common import JSONAnswer, bearer_ok, engine_of, error, require_signing_key
+from stepstone.server.api import auth
+from stepstone.server.api.common import JSONAnswer, RawHeaders, engine_of, error, header
+from stepstone.server.api.hot import HotRoute
 from stepstone.server.engine import Engine
 from stepstone.server.store.base import Tx
 
-router = APIRouter(tags=["sdk"], dependencies=[Depends(require_signing_key)])
+router = APIRouter(tags=["sdk"], dependencies=[Depends(auth.require_signing_key)])
+_AUTHORIZATION = h.AUTHORIZATION.encode()
 
 
 def _valid_run_id(run_id: str) -> bool:
@@ -60,10 +63,9 @@ async def run_actions(run_id: str, request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
-async def checkpoint_answer(engine: Engine, run_id: str, body: bytes, authorization: str | None) -> JSONAnswer:
-    """Store the steps of a checkpoint. Shared by the route below and the app's fast path."""
-    if not engine.settings.dev and not bearer_ok(authorization, engine.settings.signing_keys):
-        return error(401, "Authentication failed: send Authorization: Bearer <signing key>")
+async def checkpoint(engine: Engine, run_id: str, body: bytes, headers: RawHeaders) -> JSONAnswer:
+    """Store the steps of a checkpoint (the hot route `CHECKPOINT`)."""
+    auth.check_signing_key(engine.settings, header(headers, _AUTHORIZATION))
     try:
         request = call.CheckpointRequest.model_validate_json(body)
         ops = [opcodes.Op.model_validate(raw) for raw in request.steps]
@@ -75,13 +77,10 @@ async def checkpoint_answer(engine: Engine, run_id: str, body: bytes, authorizat
     return JSONAnswer({})
 
 
-@router.post(
+CHECKPOINT = HotRoute(
     "/v1/checkpoint/{run_id}/async",
+    checkpoint,
     summary="Store steps an SDK ran inside a call that is still in flight",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
+    tags=["sdk"],
     responses={200: {}, 400: {}, 409: {"description": "the call is stale (its lease was lost)"}},
 )
-async def checkpoint(run_id: str, request: Request) -> Response:
-    return await checkpoint_answer(
-        engine_of(request), run_id, await request.body(), request.headers.get(h.AUTHORIZATION)
-    )
