@@ -20,6 +20,7 @@ from stepstone.protocol import opcodes
 from stepstone.server.apps import registration
 from stepstone.server.apps.syncer import Syncer, normalize_url
 from stepstone.server.core import clock
+from stepstone.server.core.errors import EngineError
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.core.transport import AiohttpTransport, Transport
 from stepstone.server.execution import retention
@@ -37,19 +38,19 @@ log = logging.getLogger("stepstone.engine")
 CLOCK_OFFSET = "clock_offset_ms"
 
 
-class RunNotFoundError(LookupError):
-    pass
+class RunNotFoundError(EngineError, LookupError):
+    """No run has this id (or its function is no longer registered)."""
 
 
-class RunEndedError(RuntimeError):
-    pass
+class RunEndedError(EngineError, RuntimeError):
+    """The run already ended."""
 
 
-class FunctionNotFoundError(LookupError):
+class FunctionNotFoundError(EngineError, LookupError):
     """No active function has this id."""
 
 
-class SyncError(RuntimeError):
+class SyncError(EngineError, RuntimeError):
     """An app did not sync: the message says why (it did not answer, refused, or could not register)."""
 
 

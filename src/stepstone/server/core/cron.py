@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cronsim import CronSim, CronSimError
 
 from stepstone.protocol import durations
+from stepstone.server.core.errors import EngineError
 
 MAX_LENGTH = 255
 MIN_JITTER = timedelta(seconds=1)
@@ -47,7 +48,7 @@ _DESCRIPTORS = {
 _SYNTAX = "numbers, names such as MON or JAN, *, ?, lists (1,2), ranges (1-5) and steps (*/15)"
 
 
-class CronError(ValueError):
+class CronError(EngineError, ValueError):
     """A cron schedule or jitter that is not valid.
 
     Attributes:

@@ -38,12 +38,14 @@ from collections.abc import Callable, Mapping
 import cel
 import orjson
 
+from stepstone.server.core.errors import EngineError
+
 _INT64_MIN = -(2**63)
 _INT64_END = 2**63
 _SHOWN_CHARS = 200
 
 
-class ExpressionError(ValueError):
+class ExpressionError(EngineError, ValueError):
     """An expression that is not valid CEL, or whose evaluation failed.
 
     Attributes:

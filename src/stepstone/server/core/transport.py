@@ -14,6 +14,8 @@ from typing import Protocol
 import aiohttp
 import httpx
 
+from stepstone.server.core.errors import EngineError
+
 
 @dataclass(frozen=True)
 class AppResponse:
@@ -22,7 +24,7 @@ class AppResponse:
     body: bytes
 
 
-class TransportError(Exception):
+class TransportError(EngineError):
     """The app could not be reached, or did not answer in time (no usable response)."""
 
     def __init__(self, message: str, *, kind: str) -> None:

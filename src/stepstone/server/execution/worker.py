@@ -56,7 +56,18 @@ class Worker:
                 free = self.slots - len(self.in_flight)
                 next_due = None
                 if free > 0:
-                    items, next_due = await self._claim(free)
+                    try:
+                        items, next_due = await self._claim(free)
+                    except StoreError as err:  # the store cannot serve now: back off a poll interval, claim again
+                        pause = self._sleep_seconds(None)
+                        log.warning(
+                            "could not claim queue items (%s); trying again in %g s",
+                            err,
+                            pause,
+                            extra={"action": "worker.claim_failed"},
+                        )
+                        await asyncio.sleep(pause)
+                        continue
                     for item, plan in items:
                         self.start(item, plan)
                     if len(items) == free:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from stepstone.protocol import config as wire
 from stepstone.protocol import durations, events
 from stepstone.server.core import backoff, cron, expressions
+from stepstone.server.core.errors import EngineError
 from stepstone.server.functions import flow_rules
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import FunctionRecord
@@ -158,7 +159,7 @@ class Registry:
         return catalog.app_names.get(fn.record.app_id) if fn is not None else None
 
 
-class ConfigError(ValueError):
+class ConfigError(EngineError, ValueError):
     """A function config broke a rule; `problems` name the function and field of each."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -12,6 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
+from stepstone.server.store.errors import Conflict as Conflict
+from stepstone.server.store.errors import SchemaError as SchemaError
+from stepstone.server.store.errors import StoreError as StoreError
+from stepstone.server.store.errors import StoreUnavailable as StoreUnavailable
+from stepstone.server.store.errors import UnstorableValueError as UnstorableValueError
 from stepstone.server.store.migrations import SchemaStatus
 from stepstone.server.store.records import (
     AppRecord,
@@ -29,26 +34,6 @@ from stepstone.server.store.records import (
 )
 
 T = TypeVar("T")
-
-
-class StoreError(Exception):
-    """Root of the store's errors; driver errors are turned into these at the backend boundary."""
-
-
-class Conflict(StoreError):
-    """A write collided with existing state."""
-
-
-class NotFound(StoreError):
-    """The record does not exist."""
-
-
-class SchemaError(StoreError):
-    """The database's schema version does not fit this build."""
-
-
-class UnstorableValueError(StoreError):
-    """A value the database cannot hold (PostgreSQL: a NUL character in text): bad input, not a broken store."""
 
 
 class AppsTx(Protocol):

@@ -5,6 +5,9 @@ twice is serialized by the database: queue items are claimed with `FOR UPDATE SK
 changes take its row lock, idempotency keys and job keys are unique, a pause is consumed by the one
 `DELETE` that finds it, and storing events and creating waits of one event name take an advisory lock.
 Idle engines are woken by `LISTEN stepstone_queue` (polling stays as the fallback).
+
+Driver errors leave as the store's own (`store/errors.py`, see `store_error`): a script that fails in
+the database raises the same class as on SQLite.
 """
 
 from __future__ import annotations
@@ -20,10 +23,19 @@ from typing import TypeVar, cast
 
 import psycopg
 from psycopg import conninfo
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from stepstone.server.store import migrations, sql
-from stepstone.server.store.base import SchemaError, StoreError, Tx, UnstorableValueError
+from stepstone.server.store.base import Tx
+from stepstone.server.store.errors import (
+    UPGRADE_HINT,
+    Conflict,
+    SchemaError,
+    StoreError,
+    StoreUnavailable,
+    UnstorableValueError,
+    checked_binding,
+)
 from stepstone.server.store.sqltx import SqlTx
 
 T = TypeVar("T")
@@ -36,16 +48,19 @@ QUERIES = sql.load_queries(Path(__file__).with_name("queries.sql"))
 MIGRATIONS = Path(__file__).with_name("migrations")
 CHANNEL = "stepstone_queue"
 _MIGRATION_LOCK = 0x5354_4550_5354_4F4E  # "STEPSTON": one migrator at a time across processes
+_CONSTRAINT_CLASS = "23"  # integrity constraint violation: unique, foreign key, check, not null, exclusion
+_DATA_CLASS = "22"  # data exception: a value out of range, not valid for its type, untranslatable
+# Undefined table, column, object, function: the schema lacks what this build's queries use.
+_MISSING = frozenset({"42P01", "42703", "42704", "42883"})
+# The server cannot serve now: connection exception, insufficient resources, lock not available, operator
+# intervention (admin shutdown, cannot connect now), system error (I/O), transaction rollback (after retries).
+_UNAVAILABLE_CLASSES = ("08", "53", "55", "57", "58", _ROLLBACK_CLASS)
 
 
 def describe_dsn(dsn: str) -> str:
     """host:port/dbname of a DSN, never its password."""
     parts = conninfo.conninfo_to_dict(dsn)
     return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
-
-
-class ConnectionLostError(StoreError):
-    """The database connection broke during a transaction; nothing of it was committed or it is unknown."""
 
 
 class PostgresStore:
@@ -67,8 +82,14 @@ class PostgresStore:
             self._pool.open(wait=True, timeout=connect_timeout)
         except PoolTimeout:
             self._pool.close()
-            raise StoreError(f"cannot connect to PostgreSQL at {self._where} within {connect_timeout:g} s") from None
-        self.applied_migrations = self.migrate() if migrate else []
+            raise StoreUnavailable(
+                f"cannot connect to PostgreSQL at {self._where} within {connect_timeout:g} s"
+            ) from None
+        try:
+            self.applied_migrations = self.migrate() if migrate else []
+        except psycopg.Error as err:
+            self._pool.close()
+            raise store_error(err, self._where) from err
         self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="stepstone-pg")
         self._listener: asyncio.Task[None] | None = None
         self._closed = False
@@ -78,14 +99,24 @@ class PostgresStore:
 
     # schema
     def schema_version(self) -> int:
-        with self._pool.connection() as conn:
-            return _version(conn)
+        try:
+            with self._pool.connection() as conn:
+                return _version(conn)
+        except psycopg.Error as err:
+            raise store_error(err, self._where) from err
+        except (PoolTimeout, PoolClosed) as err:
+            raise self._no_connection(err) from err
 
     def schema_status(self) -> migrations.SchemaStatus:
         return migrations.status(self.schema_version(), MIGRATIONS)
 
     def upgrade(self) -> list[int]:
-        return self.migrate()
+        try:
+            return self.migrate()
+        except psycopg.Error as err:
+            raise store_error(err, self._where) from err
+        except (PoolTimeout, PoolClosed) as err:
+            raise self._no_connection(err) from err
 
     def migrate(self) -> list[int]:
         """Apply missing migrations, one process at a time (an advisory lock), each in a transaction."""
@@ -120,7 +151,7 @@ class PostgresStore:
 
     async def _run(self, script: Callable[[Tx], T], *, read_only: bool) -> T:
         if self._closed:
-            raise StoreError("the store is closed")
+            raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, self._in_transaction, script, read_only)
 
@@ -134,29 +165,21 @@ class PostgresStore:
                     cursor = conn.cursor()
                     if read_only:
                         cursor.execute("SET TRANSACTION READ ONLY")
-                    return script(cast(Tx, SqlTx(cursor.execute, QUERIES)))
+                    return script(cast(Tx, SqlTx(checked_binding(cursor.execute), QUERIES)))
             except psycopg.Error as err:
                 rolled_back = err.sqlstate is not None and err.sqlstate.startswith(_ROLLBACK_CLASS)
                 if not rolled_back or attempt == _ROLLBACK_ATTEMPTS:
-                    raise self._store_error(err) from err
+                    raise store_error(err, self._where) from err
                 log.debug("transaction rolled back (%s); running it again", err.sqlstate, extra=_ROLLED_BACK)
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))  # two victims of one conflict do not meet again
-            except PoolTimeout as err:
-                raise StoreError(f"no PostgreSQL connection free (pool of {self._pool.max_size}) in time") from err
+            except (PoolTimeout, PoolClosed) as err:
+                raise self._no_connection(err) from err
         raise AssertionError("unreachable")
 
-    def _store_error(self, err: psycopg.Error) -> StoreError:
-        if isinstance(err, psycopg.DataError) and err.sqlstate is None:
-            return UnstorableValueError(str(err))  # the driver refused a value before sending it (a NUL character)
-        if isinstance(err, psycopg.OperationalError) and not (err.sqlstate or "").startswith(_ROLLBACK_CLASS):
-            log.warning(
-                "lost the connection to PostgreSQL at %s (%s); the pool reconnects",
-                self._where,
-                str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__,
-                extra={"action": "store.reconnect"},
-            )
-            return ConnectionLostError(f"the connection to PostgreSQL at {self._where} broke")
-        return StoreError(f"database error: {err}")
+    def _no_connection(self, err: Exception) -> StoreUnavailable:
+        if isinstance(err, PoolClosed):
+            return StoreUnavailable("the store is closed")
+        return StoreUnavailable(f"no PostgreSQL connection free (pool of {self._pool.max_size}) in time")
 
     def set_quiet_check(self, quiet: Callable[[], bool]) -> None:
         """Nothing to tune: transactions run on pooled connections, without a writer thread."""
@@ -192,6 +215,30 @@ class PostgresStore:
         self._closed = True
         await asyncio.to_thread(self._threads.shutdown, wait=True)
         await asyncio.to_thread(self._pool.close)
+
+
+def store_error(err: psycopg.Error, where: str) -> StoreError:
+    """The store's error for a driver error (raise it `from err`); `where` names the server, for messages."""
+    state = err.sqlstate or ""
+    first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if state.startswith(_CONSTRAINT_CLASS):
+        return Conflict(f"database error: {first_line}")
+    if state.startswith(_DATA_CLASS) or isinstance(err, psycopg.DataError):
+        # Also the driver's own refusal, before sending (no SQLSTATE): a NUL character in text.
+        return UnstorableValueError(f"a value cannot be stored: {first_line}")
+    if state in _MISSING:
+        return SchemaError(f"{UPGRADE_HINT} ({first_line})")
+    if state.startswith(_ROLLBACK_CLASS):
+        return StoreUnavailable(f"PostgreSQL at {where} aborted the transaction again and again ({first_line})")
+    if state.startswith(_UNAVAILABLE_CLASSES) or isinstance(err, psycopg.OperationalError | psycopg.InterfaceError):
+        log.warning(
+            "PostgreSQL at %s cannot serve or the connection broke (%s); the pool reconnects",
+            where,
+            first_line,
+            extra={"action": "store.reconnect"},
+        )
+        return StoreUnavailable(f"PostgreSQL at {where} cannot serve or the connection broke ({first_line})")
+    return StoreError(f"database error: {first_line}")
 
 
 def _check_connection(conn: psycopg.Connection[tuple[object, ...]]) -> None:

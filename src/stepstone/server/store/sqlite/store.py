@@ -11,11 +11,15 @@ the commit. Reads run on their own connections and never wait for the writer.
 
 Only one engine process may open a database file: an exclusive lock on `<db>.lock` guarantees it,
 which also lets a restarted engine release the dead process's queue leases at once.
+
+Driver errors leave as the store's own (`store/errors.py`, see `store_error`): a script that fails in
+the database raises the same class as on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
@@ -29,7 +33,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
 from stepstone.server.store import migrations, sql
-from stepstone.server.store.base import SchemaError, StoreError, Tx
+from stepstone.server.store.base import Tx
+from stepstone.server.store.errors import (
+    UPGRADE_HINT,
+    Conflict,
+    SchemaError,
+    StoreError,
+    StoreUnavailable,
+    UnstorableValueError,
+)
 from stepstone.server.store.sqlite.tx import QUERIES, sqlite_tx
 
 T = TypeVar("T")
@@ -39,6 +51,34 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 Synchronous = Literal["full", "normal", "off"]
 _GROUP_LIMIT = 128
 _STOP = object()
+# Primary result codes (https://sqlite.org/rescode.html) of a store that cannot serve now: busy, locked,
+# out of memory, read-only, disk I/O error, disk full, cannot open the file, locking protocol error.
+_UNAVAILABLE = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+_CONSTRAINT = 19  # SQLITE_CONSTRAINT: unique, foreign key, check, not null, primary key
+_UNSTORABLE = (18, 20)  # SQLITE_TOOBIG, SQLITE_MISMATCH
+_MISSING = ("no such table", "no such column", "has no column named")
+
+
+def store_error(err: sqlite3.Error, doing: str = "database error") -> StoreError:
+    """The store's error for a driver error (raise it `from err`)."""
+    code = getattr(err, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    message = str(err)
+    if primary == _CONSTRAINT:
+        return Conflict(f"{doing}: {message}")
+    if primary in _UNSTORABLE or isinstance(err, sqlite3.DataError):
+        return UnstorableValueError(f"a value cannot be stored: {message}")
+    if isinstance(err, sqlite3.OperationalError) and any(missing in message for missing in _MISSING):
+        return SchemaError(f"{UPGRADE_HINT} ({message})")
+    if primary in _UNAVAILABLE or message == "Cannot operate on a closed database.":
+        return StoreUnavailable(f"{doing}: {message}")
+    return StoreError(f"{doing}: {message}")
+
+
+def _from(cause: BaseException, error: StoreError) -> StoreError:
+    """`error`, caused by `cause` (as `raise error from cause` would say, for an error handed over, not raised)."""
+    error.__cause__ = cause
+    return error
 
 
 def _connect(path: str, synchronous: Synchronous) -> sqlite3.Connection:
@@ -69,7 +109,7 @@ def read_schema_status(path: str | Path) -> migrations.SchemaStatus:
     """
     file = Path(path)
     if not file.is_file():
-        raise StoreError(f"no database at {file}")
+        raise StoreUnavailable(f"no database at {file}")
     immutable = "" if Path(f"{file}-wal").exists() else "&immutable=1"
     try:
         connection = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro{immutable}", uri=True)
@@ -82,7 +122,7 @@ def read_schema_status(path: str | Path) -> migrations.SchemaStatus:
         finally:
             connection.close()
     except sqlite3.Error as err:
-        raise StoreError(f"cannot read {file}: {err}") from None
+        raise store_error(err, f"cannot read {file}") from err
     return migrations.status(current, MIGRATIONS)
 
 
@@ -129,8 +169,15 @@ class SqliteStore:
         self.path = str(path)
         self.synchronous = synchronous
         self._lock_fd = self._lock_file()
-        self._writer = _connect(self._shared_path(), synchronous)
-        self.applied_migrations = apply_migrations(self._writer) if migrate else []
+        try:
+            self._writer = _connect(self._shared_path(), synchronous)
+            self.applied_migrations = apply_migrations(self._writer) if migrate else []
+        except (sqlite3.Error, StoreError) as err:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+            if isinstance(err, StoreError):
+                raise
+            raise store_error(err, f"cannot open the database {self.path}") from err
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._tx = sqlite_tx(self._writer)
         self._change_seq: int | None = None  # the last run stamp handed out (read from the file when first needed)
@@ -153,13 +200,16 @@ class SqliteStore:
     def _lock_file(self) -> int | None:
         if self.path == ":memory:":
             return None
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise StoreUnavailable(f"cannot open the database {self.path}: {err}") from err
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise StoreError(
+            raise StoreUnavailable(
                 f"the database {self.path} is in use by another Stepstone process; stop it, or pass a "
                 "different --db (several engine processes need PostgreSQL)"
             ) from None
@@ -171,7 +221,7 @@ class SqliteStore:
     # writes
     async def transact(self, script: Callable[[Tx], T]) -> T:
         if self._closed:
-            raise StoreError("the store is closed")
+            raise StoreUnavailable("the store is closed")
         job = _Job(script)
         if not self._queued and self._quiet() and self._write_lock.acquire(blocking=False):
             try:
@@ -223,11 +273,12 @@ class SqliteStore:
             results = [self._run_script(job, savepoint=len(batch) > 1) for job in batch]
             if self._writer.in_transaction:
                 self._writer.execute("COMMIT")
-        except sqlite3.Error as err:
+        except (sqlite3.Error, StoreError) as err:  # the whole transaction failed (or the database rolled it back)
             if self._writer.in_transaction:
-                self._writer.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    self._writer.execute("ROLLBACK")
             log.exception("sqlite commit failed", extra={"action": "store.commit_failed"})
-            failure = StoreError(f"database write failed: {err}")
+            failure = err if isinstance(err, StoreError) else _from(err, store_error(err, "database write failed"))
             return [(job, False, failure) for job in batch]
         return results
 
@@ -248,13 +299,18 @@ class SqliteStore:
             self._writer.execute("SAVEPOINT script")
         try:
             value = job.script(cast(Tx, self._tx))
-        except BaseException as err:  # the script's own failure: undo it alone
-            if savepoint:
+        except BaseException as err:  # the script failed (itself, or in the database): undo it alone
+            failure = _from(err, store_error(err)) if isinstance(err, sqlite3.Error) else err
+            if not self._writer.in_transaction:  # the database rolled back the whole transaction (disk full, I/O)
+                if savepoint:  # and with it the group's other scripts: each of them fails
+                    lost = failure if isinstance(failure, StoreError) else _from(err, StoreUnavailable("write lost"))
+                    raise lost from lost.__cause__
+            elif savepoint:
                 self._writer.execute("ROLLBACK TO script")
                 self._writer.execute("RELEASE script")
             else:
                 self._writer.execute("ROLLBACK")
-            return job, False, err
+            return job, False, failure
         if savepoint:
             self._writer.execute("RELEASE script")
         return job, True, value
@@ -262,21 +318,25 @@ class SqliteStore:
     # reads
     async def read(self, script: Callable[[Tx], T]) -> T:
         if self._closed:
-            raise StoreError("the store is closed")
+            raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._read, script)
 
     def _read(self, script: Callable[[Tx], T]) -> T:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = _connect(self.path, self.synchronous)
-            self._local.connection = connection
-            self._reader_connections.append(connection)
-        connection.execute("BEGIN")
         try:
-            return script(cast(Tx, sqlite_tx(connection)))
-        finally:
-            connection.execute("COMMIT")
+            connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+            if connection is None:
+                connection = _connect(self.path, self.synchronous)
+                self._local.connection = connection
+                self._reader_connections.append(connection)
+            connection.execute("BEGIN")
+            try:
+                return script(cast(Tx, sqlite_tx(connection)))
+            finally:
+                if connection.in_transaction:
+                    connection.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise store_error(err) from err
 
     def schema_status(self) -> migrations.SchemaStatus:
         return migrations.status(self._run_on_writer(schema_version), MIGRATIONS)
