@@ -60,6 +60,11 @@ def build(engine_url: str, counts: dict[str, int]) -> tuple[fastapi.FastAPI, ste
         await ctx.step.sleep_until("until", datetime.fromisoformat(ctx.event.data["until"]))
         return "awake"
 
+    @client.create_function(fn_id="long-nap", trigger=stepstone.TriggerEvent(event="shop/long-nap"))
+    async def long_nap(ctx: stepstone.Context) -> str:
+        await ctx.step.sleep("day", "1d")  # sent as "86400000ms": ten characters starting with four digits
+        return "rested"
+
     @client.create_function(fn_id="approval", trigger=stepstone.TriggerEvent(event="shop/approval"))
     async def approval(ctx: stepstone.Context) -> Any:
         got = await ctx.step.wait_for_event(
@@ -117,6 +122,6 @@ def build(engine_url: str, counts: dict[str, int]) -> tuple[fastapi.FastAPI, ste
 
     app = fastapi.FastAPI()
     stepstone.fastapi.serve(
-        app, client, [checkout, gather, naps, approval, tax, invoicing, announce, flaky, fragile, refund]
+        app, client, [checkout, gather, naps, long_nap, approval, tax, invoicing, announce, flaky, fragile, refund]
     )
     return app, client

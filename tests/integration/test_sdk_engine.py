@@ -70,6 +70,22 @@ async def test_sleep_and_sleep_until_follow_the_engine_clock(setup) -> None:
     assert (await harness.wait_run(event_id))["output"] == "awake"
 
 
+async def test_a_sleep_of_a_day_is_a_duration_not_a_date(setup) -> None:
+    harness, _, _ = setup
+    event_id = await harness.send("shop/long-nap")
+    run = await harness.wait_run(event_id, status="Running")
+
+    async def sleeping() -> bool:
+        steps = (await harness.run(run["run_id"]))["steps"]
+        return any(s["id"] == "day" and s["status"] == "Sleeping" for s in steps)
+
+    await eventually(sleeping)
+    await harness.advance(timedelta(hours=23))
+    assert await sleeping()
+    await harness.advance(timedelta(hours=2))
+    assert (await harness.wait_run(event_id))["output"] == "rested"
+
+
 async def test_wait_for_event_and_its_timeout(setup) -> None:
     harness, _, _ = setup
     matched = await harness.send("shop/approval", {"order": "A-7"})

@@ -264,7 +264,7 @@ def _deadline(work: Work, run: RunRecord, text: str | None, *, default_ms: int, 
     try:
         if not text:
             at = work.now + default_ms
-        elif len(text) >= 10 and text[:4].isdigit():
+        elif len(text) >= 10 and text[:4].isdigit() and text[4] == "-":  # a time: 2026-12-05T..., not 86400000ms
             at = durations.to_millis(durations.parse_time(text))
         else:
             at = work.now + int(durations.parse_duration(text).total_seconds() * 1000)
