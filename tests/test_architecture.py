@@ -188,3 +188,16 @@ def test_the_architecture_walks_name_real_functions_and_never_go_back() -> None:
             f"{file}: {name}" for file, names in steps for name in names if not defines(SRC / "server" / file, name)
         ]
         assert missing == [], f"{title}: no such function: {missing}"
+
+
+def test_transaction_scripts_name_the_store_concern_they_touch() -> None:
+    """Scripts reach the store through `Work`'s narrow views (`work.runs`, `work.queue`, ...), never the merged `Tx`."""
+    rooms = ("runs", "intake", "queue", "execution", "apps")
+    wrong = [
+        f"{path.relative_to(SRC)}:{number}"
+        for room in rooms
+        for path in sorted((SRC / "server" / room).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bwork\.tx\.\w+\(", line)
+    ]
+    assert wrong == []

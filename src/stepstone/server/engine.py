@@ -138,8 +138,8 @@ class Engine:
             raise RuntimeError("this engine's clock cannot be moved")
 
         def advance(work: Work) -> int:
-            offset = int(work.tx.get_setting(CLOCK_OFFSET) or 0) + millis
-            work.tx.set_setting(CLOCK_OFFSET, str(offset))
+            offset = int(work.kv.get_setting(CLOCK_OFFSET) or 0) + millis
+            work.kv.set_setting(CLOCK_OFFSET, str(offset))
             return offset
 
         offset, _ = await self.executor.transact(advance)
@@ -194,7 +194,7 @@ class Engine:
 
     async def cancel_run(self, run_id: str) -> RunRecord:
         def cancel(work: Work) -> RunRecord:
-            run = work.tx.lock_run(run_id)
+            run = work.runs.lock_run(run_id)
             if run is None:
                 raise RunNotFoundError(run_id)
             if run.status.ended:
@@ -207,13 +207,13 @@ class Engine:
 
     async def rerun(self, run_id: str) -> RunRecord:
         def rerun(work: Work) -> RunRecord:
-            run = work.tx.lock_run(run_id)
+            run = work.runs.lock_run(run_id)
             if run is None:
                 raise RunNotFoundError(run_id)
             fn = work.catalog().get(run.function_id)
             if fn is None:
                 raise RunNotFoundError(f"function {run.function_slug} is no longer registered")
-            events = work.tx.get_events_by_seq(work.tx.run_event_seqs(run.id))
+            events = work.events.get_events_by_seq(work.runs.run_event_seqs(run.id))
             return flow.start(work, fn, events, original_run_id=run.id)  # Skipped if its singleton key is held
 
         run, _ = await self.executor.transact(rerun)

@@ -62,16 +62,16 @@ def validate(request: wire.RegisterRequest) -> None:
 def register(work: Work, request: wire.RegisterRequest, digest: str) -> SyncResult:
     """Store the app and its functions (validated already); archive the app's others."""
     app_id = app_uuid(request.app_name)
-    work.tx.lock_name(f"app:{request.app_name}", exclusive=True)
-    existing = work.tx.get_app(request.app_name)
+    work.locks.lock_name(f"app:{request.app_name}", exclusive=True)
+    existing = work.apps.get_app(request.app_name)
     sync_id = work.new_id()
     if existing is not None and existing.checksum == digest and existing.error is None:
         return SyncResult(app_id, sync_id, modified=False, archived=[])
     for fn in request.functions:
-        owner = work.tx.get_function(fn.id)
+        owner = work.apps.get_function(fn.id)
         if owner is not None and owner.app_id != app_id and owner.archived_at is None:
             raise ConfigError([f"function {fn.id!r}: already registered by another app"])
-    work.tx.upsert_app(
+    work.apps.upsert_app(
         AppRecord(
             id=app_id,
             name=request.app_name,
@@ -87,15 +87,15 @@ def register(work: Work, request: wire.RegisterRequest, digest: str) -> SyncResu
     )
     for fn in request.functions:
         _store_function(work, app_id, request.app_name, fn)
-    archived = work.tx.archive_functions(app_id, [fn.id for fn in request.functions], work.now)
+    archived = work.apps.archive_functions(app_id, [fn.id for fn in request.functions], work.now)
     for function_id in archived:
-        work.tx.delete_function_items(function_id, "cron")
-    work.tx.bump_functions_version()
+        work.queue.delete_function_items(function_id, "cron")
+    work.apps.bump_functions_version()
     return SyncResult(app_id, sync_id, modified=True, archived=archived)
 
 
 def _store_function(work: Work, app_id: str, app_name: str, config: wire.FunctionConfig) -> None:
-    existing = work.tx.get_function(config.id)
+    existing = work.apps.get_function(config.id)
     config = flow_rules.normalize(config)
     config_json = orjson.dumps(config.dump(), option=orjson.OPT_SORT_KEYS).decode()
     version = 1
@@ -113,15 +113,15 @@ def _store_function(work: Work, app_id: str, app_name: str, config: wire.Functio
         created_at=existing.created_at if existing else work.now,
         updated_at=work.now,
     )
-    work.tx.upsert_function(record)
+    work.apps.upsert_function(record)
     if existing is None or version != existing.version:
         crons.schedule_function(work, compile_function(record))
 
 
 def record_error(work: Work, app_name: str, url: str, error: str) -> None:
     """Remember why an app could not sync (shown by `GET /v1/apps`)."""
-    existing = work.tx.get_app(app_name)
-    work.tx.upsert_app(
+    existing = work.apps.get_app(app_name)
+    work.apps.upsert_app(
         AppRecord(
             id=app_uuid(app_name),
             name=app_name,

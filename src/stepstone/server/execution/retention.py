@@ -34,13 +34,13 @@ async def sweep(executor: Executor) -> Swept:
     keep_ms = int(retention.total_seconds() * 1000)
 
     def runs(work: Work) -> int:
-        return work.tx.prune_runs(work.now - keep_ms, BATCH)
+        return work.retention.prune_runs(work.now - keep_ms, BATCH)
 
     def events(work: Work) -> int:
-        return work.tx.prune_events(work.now - keep_ms, BATCH)
+        return work.retention.prune_events(work.now - keep_ms, BATCH)
 
     def keys(work: Work) -> int:
-        return work.tx.prune_idempotency(work.now, BATCH)
+        return work.retention.prune_idempotency(work.now, BATCH)
 
     for script, field in ((runs, "runs"), (events, "events"), (keys, "keys")):
         while True:

@@ -92,7 +92,7 @@ class Worker:
                 plan = transitions.prepare_call(work, item) if item.kind == ItemKind.CALL else None
                 if item.kind != ItemKind.CALL or plan is not None:
                     claimed.append((item, plan))
-            return claimed, work.tx.next_due_at()
+            return claimed, work.queue.next_due_at()
 
         result, _ = await self.executor.transact(claim)
         return result

@@ -33,8 +33,8 @@ def add(work: Work, fn: Registered, event: EventRecord) -> None:
     config = fn.config.batch_events
     assert config is not None
     key = flow.key_of(config.key, event.payload) or ""
-    work.tx.lock_name(f"batch:{fn.id}:{key}", exclusive=True)
-    batch = work.tx.lock_open_batch(fn.id, key)
+    work.locks.lock_name(f"batch:{fn.id}:{key}", exclusive=True)
+    batch = work.flow.lock_open_batch(fn.id, key)
     if batch is None:
         batch = BatchRecord(work.new_id(), fn.id, key, work.now, 0, 0)
         timeout = flow.millis(config.timeout) if config.timeout else DEFAULT_TIMEOUT_MS
@@ -50,19 +50,19 @@ def add(work: Work, fn: Registered, event: EventRecord) -> None:
                 created_at=work.now,
             ),
         )
-    work.tx.add_batch_event(batch.id, batch.size, event.seq)
+    work.flow.add_batch_event(batch.id, batch.size, event.seq)
     batch.size += 1
     batch.bytes += len(event.payload_json)
-    work.tx.put_batch(batch)
+    work.flow.put_batch(batch)
     if batch.size >= config.max_size or batch.bytes >= MAX_BATCH_BYTES:
         close(work, fn, batch)
 
 
 def close(work: Work, fn: Registered, batch: BatchRecord) -> None:
     """Start the run with the batch's events and forget the batch."""
-    events = work.tx.get_events_by_seq(work.tx.batch_event_seqs(batch.id))
-    work.tx.delete_batch(batch.id)
-    work.tx.delete_queue_item_by_key(f"batch:{batch.id}")
+    events = work.events.get_events_by_seq(work.flow.batch_event_seqs(batch.id))
+    work.flow.delete_batch(batch.id)
+    work.queue.delete_queue_item_by_key(f"batch:{batch.id}")
     if not events:
         return
     if reason := flow.rate_limited(work, fn, events[0].payload):  # Inngest checks it when the run is scheduled
@@ -74,13 +74,13 @@ def close(work: Work, fn: Registered, batch: BatchRecord) -> None:
 
 def fire(work: Work, item: QueueItemRecord) -> None:
     """A batch's timeout came: start the run with what it collected."""
-    work.tx.delete_queue_item(item.id)
+    work.queue.delete_queue_item(item.id)
     batch_id = str(item.payload.get("batch_id", ""))
     fn = work.catalog().get(item.function_id or "")
-    batch = work.tx.get_batch(batch_id)  # locked: `add` holds the same row while it appends
+    batch = work.flow.get_batch(batch_id)  # locked: `add` holds the same row while it appends
     if batch is None:
         return
     if fn is None:  # the function was removed: its batch goes with it
-        work.tx.delete_batch(batch.id)
+        work.flow.delete_batch(batch.id)
         return
     close(work, fn, batch)

@@ -22,7 +22,7 @@ from stepstone.server.store.records import ItemKind, QueueItemRecord, SkipRecord
 
 def schedule_function(work: Work, fn: Registered) -> None:
     """(Re)enqueue the next tick of each of the function's cron triggers."""
-    work.tx.delete_function_items(fn.id, str(ItemKind.CRON))
+    work.queue.delete_function_items(fn.id, str(ItemKind.CRON))
     for trigger in fn.crons:
         _enqueue_next(work, fn, trigger, after=work.now)
 
@@ -47,7 +47,7 @@ def _enqueue_next(work: Work, fn: Registered, trigger: CronTrigger, *, after: in
 
 def tick(work: Work, item: QueueItemRecord) -> None:
     """A tick came due: start the run (once per tick) and schedule the next tick."""
-    work.tx.delete_queue_item(item.id)
+    work.queue.delete_queue_item(item.id)
     fn = work.catalog().get(item.function_id or "")
     expression = str(item.payload.get("cron", ""))
     trigger = next((c for c in fn.crons if c.expression == expression), None) if fn else None
@@ -66,11 +66,13 @@ def tick(work: Work, item: QueueItemRecord) -> None:
         "ts": work.now,
     }
     event = ingest.build_record(work, payload, work.new_id(), source="cron")
-    work.tx.insert_event(event)
+    work.events.insert_event(event)
     expires = work.now + int(work.settings.limits.idempotency_period.total_seconds() * 1000)
-    if work.tx.claim_idempotency_key(f"cron:{fn.id}", f"{expression}@{scheduled}", now=work.now, expires_at=expires):
+    if work.events.claim_idempotency_key(
+        f"cron:{fn.id}", f"{expression}@{scheduled}", now=work.now, expires_at=expires
+    ):
         if not ingest.held_back(work, fn, event):
             flow.start(work, fn, [event], cron=expression)
     else:
-        work.tx.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, ingest.DUPLICATE, work.now))
+        work.events.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, ingest.DUPLICATE, work.now))
     _enqueue_next(work, fn, trigger, after=max(scheduled, work.now))

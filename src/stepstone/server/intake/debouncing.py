@@ -25,15 +25,15 @@ def push(work: Work, fn: Registered, event: EventRecord) -> None:
     config = fn.config.debounce
     assert config is not None
     key = flow.key_of(config.key, event.payload) or ""
-    work.tx.lock_name(_job_key(fn.id, key), exclusive=True)
-    window = work.tx.lock_debounce(fn.id, key)
+    work.locks.lock_name(_job_key(fn.id, key), exclusive=True)
+    window = work.flow.lock_debounce(fn.id, key)
     first_at = window.first_at if window else work.now
     due = work.now + flow.millis(config.period)
     if config.timeout:
         due = min(due, first_at + flow.millis(config.timeout))
-    work.tx.put_debounce(DebounceRecord(fn.id, key, event.seq, first_at, due))
+    work.flow.put_debounce(DebounceRecord(fn.id, key, event.seq, first_at, due))
     if window is not None:
-        for replaced in work.tx.get_events_by_seq([window.event_seq]):
+        for replaced in work.events.get_events_by_seq([window.event_seq]):
             flow.skip(work, fn, replaced, flow.DEBOUNCED)
     if window is None:
         queueing.enqueue(
@@ -49,23 +49,23 @@ def push(work: Work, fn: Registered, event: EventRecord) -> None:
             ),
         )
     else:
-        work.tx.reschedule_by_key(_job_key(fn.id, key), due)
+        work.flow.reschedule_by_key(_job_key(fn.id, key), due)
 
 
 def fire(work: Work, item: QueueItemRecord) -> None:
     """A window's item came due: start the run with the latest event, unless the window moved on."""
     key = str(item.payload.get("key", ""))
     function_id = item.function_id or ""
-    work.tx.lock_name(_job_key(function_id, key), exclusive=True)
-    window = work.tx.lock_debounce(function_id, key)
+    work.locks.lock_name(_job_key(function_id, key), exclusive=True)
+    window = work.flow.lock_debounce(function_id, key)
     fn = work.catalog().get(function_id)
     if window is not None and window.due_at > work.now and fn is not None:
         item.run_at = window.due_at
-        work.tx.reschedule(item)
+        work.queue.reschedule(item)
         return
-    work.tx.delete_queue_item(item.id)
+    work.queue.delete_queue_item(item.id)
     if window is None:
         return
-    work.tx.delete_debounce(function_id, key)
+    work.flow.delete_debounce(function_id, key)
     if fn is not None:
-        flow.start(work, fn, work.tx.get_events_by_seq([window.event_seq]))
+        flow.start(work, fn, work.events.get_events_by_seq([window.event_seq]))

@@ -102,21 +102,21 @@ def rate_limited(work: Work, fn: Registered, payload: dict[str, Any]) -> str | N
     if value is None:  # a key that evaluates to false bypasses the limit
         return None
     key = f"ratelimit:{fn.id}:{value}"
-    work.tx.lock_name(key, exclusive=True)
+    work.locks.lock_name(key, exclusive=True)
     period = millis(limit.period)
     burst = limit.limit // 10
     decision = gcra.decide(
-        work.tx.get_limiter(key, work.now), now=work.now, period_ms=period, limit=limit.limit, burst=burst
+        work.flow.get_limiter(key, work.now), now=work.now, period_ms=period, limit=limit.limit, burst=burst
     )
     if not decision.allowed:
         return reason
-    work.tx.put_limiter(key, decision.tat, work.now + gcra.expires_after(period, limit.limit, burst))
+    work.flow.put_limiter(key, decision.tat, work.now + gcra.expires_after(period, limit.limit, burst))
     return None
 
 
 def skip(work: Work, fn: Registered, event: EventRecord, reason: str) -> None:
     """Record that `event` starts no run of `fn`, and why; noted for the log (a debounced event at DEBUG)."""
-    work.tx.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, reason, work.now))
+    work.events.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, reason, work.now))
     fields = {"action": "run.skipped", "function_id": fn.slug, "event_id": event.internal_id}
     level = logging.DEBUG if reason == DEBOUNCED else logging.INFO  # a debounce replaces events by design
     args = (fn.slug, event.internal_id, reason)
@@ -133,9 +133,9 @@ def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any)
     singleton = fn.config.singleton
     key = key_of(singleton.key, payload) if singleton is not None else None
     if singleton is not None and key is not None:
-        work.tx.lock_name(f"singleton:{fn.id}:{key}", exclusive=True)
-        holder = work.tx.get_singleton(fn.id, key)
-        current = work.tx.lock_run(holder) if holder else None
+        work.locks.lock_name(f"singleton:{fn.id}:{key}", exclusive=True)
+        holder = work.flow.get_singleton(fn.id, key)
+        current = work.runs.lock_run(holder) if holder else None
         if current is not None and not current.status.ended:
             if singleton.mode == "skip":
                 reason = f"{SINGLETON}: run {current.id} holds the key"
@@ -149,5 +149,5 @@ def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any)
             )
     run = lifecycle.create_run(work, fn, events, constraints=found, **options)
     if singleton is not None and key is not None:
-        work.tx.put_singleton(fn.id, key, run.id)
+        work.flow.put_singleton(fn.id, key, run.id)
     return run

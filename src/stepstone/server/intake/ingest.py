@@ -62,10 +62,10 @@ def record_events(
     for position, payload in enumerate(payloads):
         internal_id = internal_ids[position] if internal_ids else work.new_id()
         record = build_record(work, payload, internal_id, source=source)
-        work.tx.insert_event(record)
+        work.events.insert_event(record)
         stored.append(record)
         route(work, record, delay_ms=delays[position] if delays else 0)
-        work.tx.lock_name(f"event:{record.name}", exclusive=False)
+        work.locks.lock_name(f"event:{record.name}", exclusive=False)
         match_pauses(work, record)
     return stored
 
@@ -96,7 +96,7 @@ def route(work: Work, event: EventRecord, *, delay_ms: int = 0) -> None:
             continue
         if held_back(work, fn, event, parent=parent):
             continue
-        if not work.tx.claim_idempotency_key(f"run:{fn.id}", key, now=work.now, expires_at=expires):
+        if not work.events.claim_idempotency_key(f"run:{fn.id}", key, now=work.now, expires_at=expires):
             flow.skip(work, fn, event, DUPLICATE)
             continue
         flow.start(work, fn, [event], parent=parent, delay_ms=delay_ms)
@@ -127,15 +127,15 @@ def match_pauses(work: Work, event: EventRecord) -> None:
     if event.name == wire_events.FUNCTION_FINISHED:
         correlation = (payload.get("data") or {}).get("correlation_id")
         if correlation:
-            pause = work.tx.get_pause_by_correlation(str(correlation))
-            if pause is not None and work.tx.delete_pause(pause.id):
+            pause = work.pauses.get_pause_by_correlation(str(correlation))
+            if pause is not None and work.pauses.delete_pause(pause.id):
                 pauses.resolve(work, pause, event)
-    for pause in work.tx.candidate_pauses(event.name, before_seq=event.seq, now=work.now):
+    for pause in work.pauses.candidate_pauses(event.name, before_seq=event.seq, now=work.now):
         if pause.kind == PauseKind.INVOKE:
             continue
         if pause.expression:
             variables = {"event": orjson.loads(pause.trigger_event_json), "async": payload}
             if not expressions.compile_expression(pause.expression).matches(variables):
                 continue
-        if work.tx.delete_pause(pause.id):
+        if work.pauses.delete_pause(pause.id):
             pauses.resolve(work, pause, event)

@@ -56,7 +56,7 @@ def enqueue(work: Work, item: QueueItemRecord) -> bool:
         item.lease_owner = work.owner
         item.lease_expires_at = work.lease_until()
         item.generation = 1
-    inserted = work.tx.enqueue(item)
+    inserted = work.queue.enqueue(item)
     if inserted and take:
         work.handoffs.append(item)
     elif inserted and item.run_at <= work.now:
@@ -68,10 +68,12 @@ def claim(work: Work, *, owner: str, limit: int, cursor: Cursor) -> list[QueueIt
     """Lease up to `limit` due items: timers and unconstrained calls, then constrained partitions."""
     lease_until = work.lease_until()
     lease_now = lease_until - work.lease_ms
-    claimed = claim_free(work.tx, now=work.now, lease_now=lease_now, lease_until=lease_until, owner=owner, limit=limit)
+    claimed = claim_free(
+        work.queue, now=work.now, lease_now=lease_now, lease_until=lease_until, owner=owner, limit=limit
+    )
     visited, wrapped = 0, cursor.partition == ""
     while len(claimed) < limit and visited < MAX_PARTITIONS:
-        partition = work.tx.next_partition(cursor.partition)
+        partition = work.flow.next_partition(cursor.partition)
         if partition is None:
             if wrapped:
                 break
@@ -79,7 +81,7 @@ def claim(work: Work, *, owner: str, limit: int, cursor: Cursor) -> list[QueueIt
             continue
         cursor.partition = partition
         visited += 1
-        if work.tx.try_lock_name(f"partition:{partition}"):
+        if work.locks.try_lock_name(f"partition:{partition}"):
             claimed += _claim_partition(work, partition, limit - len(claimed), owner, lease_until, lease_now)
     return claimed
 
@@ -124,12 +126,12 @@ def _claim_partition(
 ) -> list[QueueItemRecord]:
     taken: list[QueueItemRecord] = []
     room_for: dict[str, int] = {}
-    for item in work.tx.partition_candidates(partition, now=work.now, limit=room):
+    for item in work.flow.partition_candidates(partition, now=work.now, limit=room):
         keys = _limits(work, item)
         for key, limit in keys:
             if key not in room_for:  # a key another engine is counting right now counts as full
-                locked = work.tx.try_lock_name(f"concurrency:{key}")
-                room_for[key] = limit - work.tx.keys_in_use(key, lease_now=lease_now) if locked else 0
+                locked = work.locks.try_lock_name(f"concurrency:{key}")
+                room_for[key] = limit - work.flow.keys_in_use(key, lease_now=lease_now) if locked else 0
         full = [key for key, _ in keys if room_for[key] <= 0]
         if full:
             if item.ckey1 in full:
@@ -137,7 +139,7 @@ def _claim_partition(
             continue
         if not _throttle_admits(work, item):
             break  # later runs of the key wait behind the first one
-        leased = work.tx.lease_item(item.id, owner=owner, lease_until=lease_until)
+        leased = work.flow.lease_item(item.id, owner=owner, lease_until=lease_until)
         if leased is not None:
             taken.append(leased)
             for key, _ in keys:
@@ -167,12 +169,12 @@ def _throttle_admits(work: Work, item: QueueItemRecord) -> bool:
     throttle = item.throttle
     if not throttle:
         return True
-    decision = _throttle(throttle, work.tx.get_limiter(throttle["key"], work.now), work.now)
+    decision = _throttle(throttle, work.flow.get_limiter(throttle["key"], work.now), work.now)
     if not decision.allowed:
-        work.tx.reschedule_item(item.id, decision.retry_at)
+        work.flow.reschedule_item(item.id, decision.retry_at)
         return False
     limit, period, burst = throttle["limit"], throttle["period_ms"], _burst(throttle)
-    work.tx.put_limiter(throttle["key"], decision.tat, work.now + gcra.expires_after(period, limit, burst))
+    work.flow.put_limiter(throttle["key"], decision.tat, work.now + gcra.expires_after(period, limit, burst))
     return True
 
 

@@ -24,7 +24,18 @@ from stepstone.server.core.clock import to_datetime
 from stepstone.server.core.ids import ULIDS
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.functions.registry import Catalog, Registry
-from stepstone.server.store.base import Tx
+from stepstone.server.store.base import (
+    AppsTx,
+    EventsTx,
+    FlowTx,
+    LocksTx,
+    PausesTx,
+    QueueTx,
+    RetentionTx,
+    RunsTx,
+    SettingsTx,
+    Tx,
+)
 from stepstone.server.store.records import QueueItemRecord, RunRecord
 
 _MAX_ERROR_TEXT = 300
@@ -114,6 +125,45 @@ class Work:
     outbox: list[dict[str, Any]] = field(default_factory=list)  # events to record before the commit
     _catalog: Catalog | None = None
     _lease_until: int | None = None
+
+    # The store, one concern at a time: a script names what it touches (`work.runs.update_run(...)`), and
+    # the type checker holds it to that protocol. All are the same transaction.
+    @property
+    def apps(self) -> AppsTx:
+        return self.tx
+
+    @property
+    def events(self) -> EventsTx:
+        return self.tx
+
+    @property
+    def runs(self) -> RunsTx:
+        return self.tx
+
+    @property
+    def queue(self) -> QueueTx:
+        return self.tx
+
+    @property
+    def pauses(self) -> PausesTx:
+        return self.tx
+
+    @property
+    def locks(self) -> LocksTx:
+        return self.tx
+
+    @property
+    def flow(self) -> FlowTx:
+        return self.tx
+
+    @property
+    def retention(self) -> RetentionTx:
+        return self.tx
+
+    @property
+    def kv(self) -> SettingsTx:
+        """The engine's own settings stored in the database (e.g. the dev clock's offset)."""
+        return self.tx
 
     @property
     def settings(self) -> EngineSettings:

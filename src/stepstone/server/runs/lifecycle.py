@@ -65,7 +65,7 @@ def create_run(
         batch_id=batch_id,
     )
     start = work.now + max(delay_ms, 0)
-    work.tx.insert_run(run, [event.seq for event in events])
+    work.runs.insert_run(run, [event.seq for event in events])
     enqueue_call(work, run, at=start, first=True)
     _write_cancel_pauses(work, fn, run, events)
     timeouts = fn.config.timeouts
@@ -82,7 +82,7 @@ def _write_cancel_pauses(work: Work, fn: Registered, run: RunRecord, events: lis
     default = int(work.settings.limits.default_cancel_timeout.total_seconds() * 1000)
     for cancel in fn.config.cancel or []:
         timeout = _millis(cancel.timeout) if cancel.timeout else default
-        work.tx.insert_pause(
+        work.pauses.insert_pause(
             PauseRecord(
                 id=work.new_id(),
                 run_id=run.id,
@@ -160,7 +160,7 @@ def create_skipped(
         reason=reason,
         original_run_id=original_run_id,
     )
-    work.tx.insert_run(run, [event.seq for event in events])
+    work.runs.insert_run(run, [event.seq for event in events])
     work.note_run(run, "run.skipped", "skipped: %s", reason)
     return run
 
@@ -169,7 +169,7 @@ def mark_started(work: Work, run: RunRecord, fn: Registered) -> None:
     """The first call of a run is going out: it is Running from now, and `timeouts.finish` starts."""
     run.status = RunStatus.RUNNING
     run.started_at = work.now
-    work.tx.update_run(run)
+    work.runs.update_run(run)
     work.note_run(run, "run.started", "started")
     timeouts = fn.config.timeouts
     if timeouts is not None and timeouts.finish:
@@ -189,14 +189,14 @@ def finish_step(work: Work, run: RunRecord, step: StepRecord, *, discover: bool 
     was the last pending step, or when it belongs to a `race` group. The run row is written only
     when its pending set changed. Returns whether the outcome was written by this call.
     """
-    written = work.tx.save_step(step)
+    written = work.runs.save_step(step)
     pending = run.pending
     mode = pending.pop(step.hashed_id, None)
     if mode is not None:
         run.set_pending(pending)
         if not pending and run.request_version >= 2:
             run.force_plan = False
-        work.tx.update_run(run)
+        work.runs.update_run(run)
     if discover and (mode is None or not pending or mode == "race"):
         enqueue_call(work, run)
     return written
@@ -220,10 +220,10 @@ def finalize(
     run.reason = reason
     if run.started_at is None and status != RunStatus.SKIPPED:
         run.started_at = work.now
-    work.tx.update_run(run)
-    work.tx.delete_run_items(run.id)
-    work.tx.delete_run_pauses(run.id)
-    work.tx.delete_run_singletons(run.id)
+    work.runs.update_run(run)
+    work.queue.delete_run_items(run.id)
+    work.pauses.delete_run_pauses(run.id)
+    work.flow.delete_run_singletons(run.id)
     work.emit(*_system_events(work, run, status, error))
     _note_end(work, run, error)
 
@@ -241,7 +241,7 @@ def _note_end(work: Work, run: RunRecord, error: dict[str, Any] | None) -> None:
 
 
 def _system_events(work: Work, run: RunRecord, status: RunStatus, error: dict[str, Any] | None) -> list[dict[str, Any]]:
-    trigger_events = [event.payload for event in work.tx.get_events_by_seq(work.tx.run_event_seqs(run.id))]
+    trigger_events = [event.payload for event in work.events.get_events_by_seq(work.runs.run_event_seqs(run.id))]
     data: dict[str, Any] = {
         "function_id": run.function_slug,
         "run_id": run.id,

@@ -39,12 +39,12 @@ def timeout_key(pause_id: str) -> str:
 def create(work: Work, run: RunRecord, pause: PauseRecord) -> None:
     """Save a wait or invoke pause, unless an event stored since `pause.min_seq` already matches it."""
     if pause.kind == PauseKind.WAIT:
-        work.tx.lock_name(f"event:{pause.event_name}", exclusive=True)
-        for event in work.tx.events_after(pause.min_seq, pause.event_name, _LOOKBACK_LIMIT):
+        work.locks.lock_name(f"event:{pause.event_name}", exclusive=True)
+        for event in work.events.events_after(pause.min_seq, pause.event_name, _LOOKBACK_LIMIT):
             if _matches(pause, event):
                 resolve(work, pause, event, run=run)
                 return
-    work.tx.insert_pause(pause)
+    work.pauses.insert_pause(pause)
     queueing.enqueue(
         work,
         QueueItemRecord(
@@ -69,8 +69,8 @@ def _matches(pause: PauseRecord, event: EventRecord) -> bool:
 
 def resolve(work: Work, pause: PauseRecord, event: EventRecord | None, *, run: RunRecord | None = None) -> None:
     """Resume a consumed pause with `event` (None: it timed out)."""
-    run = run or work.tx.lock_run(pause.run_id)
-    work.tx.delete_queue_item_by_key(timeout_key(pause.id))
+    run = run or work.runs.lock_run(pause.run_id)
+    work.queue.delete_queue_item_by_key(timeout_key(pause.id))
     if run is None or run.status.ended:
         return
     if pause.kind == PauseKind.CANCEL:
@@ -80,7 +80,7 @@ def resolve(work: Work, pause: PauseRecord, event: EventRecord | None, *, run: R
             )
         return
     memo, failed = _memo(pause, event)
-    step = work.tx.get_step(run.id, pause.step_id)
+    step = work.runs.get_step(run.id, pause.step_id)
     if step is None:
         return
     step.memo_json = orjson.dumps(memo).decode()
@@ -102,8 +102,8 @@ def _memo(pause: PauseRecord, event: EventRecord | None) -> tuple[Any, bool]:
 
 def expire(work: Work, item: QueueItemRecord) -> None:
     """A pause's timeout came due: resume it with nothing, if it is still waiting."""
-    pause = work.tx.get_pause(str(item.payload.get("pause_id", "")))
-    if pause is not None and work.tx.delete_pause(pause.id):
+    pause = work.pauses.get_pause(str(item.payload.get("pause_id", "")))
+    if pause is not None and work.pauses.delete_pause(pause.id):
         resolve(work, pause, None)
 
 

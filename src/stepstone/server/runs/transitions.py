@@ -62,22 +62,22 @@ class CallPlan:
 
 def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
     """Check the lease and the run, mark the run started, and read what the call sends."""
-    if not work.tx.holds_lease(item.id, item.generation):
+    if not work.queue.holds_lease(item.id, item.generation):
         return None
-    run = work.tx.lock_run(item.run_id or "")
+    run = work.runs.lock_run(item.run_id or "")
     if run is None or run.status.ended:
-        work.tx.delete_queue_item(item.id)
+        work.queue.delete_queue_item(item.id)
         return None
     fn = work.catalog().get(run.function_id)
     if fn is None:
-        work.tx.delete_queue_item(item.id)
+        work.queue.delete_queue_item(item.id)
         fail_run(work, run, "FunctionNotFoundError", f"function {run.function_slug!r} is no longer registered")
         return None
     if run.status == RunStatus.QUEUED:
         lifecycle.mark_started(work, run, fn)
-    events = work.tx.get_events_by_seq(work.tx.run_event_seqs(run.id))
+    events = work.events.get_events_by_seq(work.runs.run_event_seqs(run.id))
     return CallPlan(
-        run, fn, [event.payload_json for event in events], work.tx.step_memos(run.id), work.tx.last_event_seq()
+        run, fn, [event.payload_json for event in events], work.runs.step_memos(run.id), work.events.last_event_seq()
     )
 
 
@@ -91,16 +91,16 @@ def fail_run(work: Work, run: RunRecord, name: str, message: str) -> None:
 
 def apply_outcome(work: Work, item: QueueItemRecord, plan: CallPlan, outcome: Outcome) -> None:
     """Advance the run by the app's answer to the call of `item`."""
-    if not work.tx.holds_lease(item.id, item.generation):
+    if not work.queue.holds_lease(item.id, item.generation):
         return
-    run = work.tx.lock_run(plan.run.id)
+    run = work.runs.lock_run(plan.run.id)
     if run is None or run.status.ended:
-        work.tx.delete_queue_item(item.id)
+        work.queue.delete_queue_item(item.id)
         return
     if outcome.request_version is not None and run.request_version < 0:
         run.request_version = outcome.request_version
     if isinstance(outcome, Completed):
-        work.tx.delete_queue_item(item.id)
+        work.queue.delete_queue_item(item.id)
         lifecycle.finalize(work, run, RunStatus.COMPLETED, output_json=outcome.output_json)
     elif isinstance(outcome, Failed):
         _failed_attempt(work, run, item, plan, outcome)
@@ -114,7 +114,7 @@ def _retry_delay(work: Work, failed_attempt: int) -> int:
 
 def _failed_attempt(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan, outcome: Failed) -> None:
     attempt = item.attempt if item.attempt_step == "" else 0
-    work.tx.insert_attempt(AttemptRecord(run.id, "", attempt, orjson.dumps(outcome.error).decode(), work.now))
+    work.runs.insert_attempt(AttemptRecord(run.id, "", attempt, orjson.dumps(outcome.error).decode(), work.now))
     if outcome.unreachable:
         payload = item.payload
         since = int(payload.get("unreachable_since", work.now))
@@ -123,19 +123,19 @@ def _failed_attempt(work: Work, run: RunRecord, item: QueueItemRecord, plan: Cal
             payload.update(unreachable_since=since, unreachable=count + 1)
             item.payload_json = orjson.dumps(payload).decode()
             item.run_at = work.now + min(_retry_delay(work, count), _UNREACHABLE_MAX_DELAY_MS)
-            work.tx.update_run(run)
-            work.tx.reschedule(item)
+            work.runs.update_run(run)
+            work.queue.reschedule(item)
             work.note_unreachable(run, outcome.error, item.run_at, first=count == 0)
             return
     elif outcome.retryable and attempt + 1 < plan.function.max_attempts:
         item.attempt, item.attempt_step = attempt + 1, ""
         item.run_at = outcome.retry_at or work.now + _retry_delay(work, attempt)
         item.payload_json = "{}"
-        work.tx.update_run(run)
-        work.tx.reschedule(item)
+        work.runs.update_run(run)
+        work.queue.reschedule(item)
         work.note_attempt(run, None, attempt, plan.function.max_attempts, outcome.error, retry_at=item.run_at)
         return
-    work.tx.delete_queue_item(item.id)
+    work.queue.delete_queue_item(item.id)
     lifecycle.finalize(work, run, RunStatus.FAILED, output_json=outcome.output_json, error=outcome.error)
 
 
@@ -146,9 +146,9 @@ def _priority(op: opcodes.Op) -> int:
 def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan, outcome: Ops) -> None:
     limits = work.settings.limits
     ops = sorted(outcome.ops, key=_priority)
-    steps, _ = work.tx.run_step_stats(run.id)
+    steps, _ = work.runs.run_step_stats(run.id)
     if steps + sum(op.op not in _NOT_STEPS for op in ops) > limits.max_steps_per_run:
-        work.tx.delete_queue_item(item.id)
+        work.queue.delete_queue_item(item.id)
         fail_run(work, run, "StepLimitError", f"the run exceeded {limits.max_steps_per_run} steps")
         return
     retry = next((op for op in ops if op.op == opcodes.Opcode.STEP_ERROR and _retryable(item, plan, op, outcome)), None)
@@ -166,7 +166,7 @@ def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan
     if retry is not None:
         _retry_step(work, run, item, retry, outcome, plan.function.max_attempts)
         return
-    work.tx.delete_queue_item(item.id)
+    work.queue.delete_queue_item(item.id)
     for op in ops:
         if run.status.ended:
             return
@@ -176,14 +176,14 @@ def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan
         _start_waiting_op(work, run, plan, op)
     if all(op.op in (opcodes.Opcode.NONE, opcodes.Opcode.DISCOVERY_REQUEST) for op in ops):
         lifecycle.enqueue_call(work, run)
-    work.tx.update_run(run)
+    work.runs.update_run(run)
     check_state_size(work, run)
 
 
 def check_state_size(work: Work, run: RunRecord) -> None:
     """Fail the run when its stored step outputs outgrew the run-state limit."""
     limit = work.settings.limits.max_run_state_bytes
-    if not run.status.ended and work.tx.run_step_stats(run.id)[1] > limit:
+    if not run.status.ended and work.runs.run_step_stats(run.id)[1] > limit:
         fail_run(work, run, "StateTooLargeError", f"the run's state is over {limit} bytes")
 
 
@@ -198,7 +198,7 @@ def _record_step_attempt(
     """Store a step's failed attempt and note it for the log; return the error."""
     error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
     attempt = item.attempt if item.attempt_step == op.id else 0
-    work.tx.insert_attempt(AttemptRecord(run.id, op.id, attempt, orjson.dumps(error).decode(), work.now, op.user_id))
+    work.runs.insert_attempt(AttemptRecord(run.id, op.id, attempt, orjson.dumps(error).decode(), work.now, op.user_id))
     work.note_attempt(run, op.user_id, attempt, max_attempts, error, retry_at=retry_at)
     return error
 
@@ -210,8 +210,8 @@ def _retry_step(
     retry_at = outcome.retry_at or work.now + _retry_delay(work, attempt)
     _record_step_attempt(work, run, item, op, max_attempts, retry_at)
     item.attempt, item.attempt_step, item.run_at = attempt + 1, op.id, retry_at
-    work.tx.update_run(run)
-    work.tx.reschedule(item)
+    work.runs.update_run(run)
+    work.queue.reschedule(item)
 
 
 def _step(run: RunRecord, op: opcodes.Op, status: StepStatus, now: int) -> StepRecord:
@@ -244,8 +244,8 @@ def _finish(work: Work, run: RunRecord, op: opcodes.Op, memo: Any, status: StepS
 def _start_waiting_op(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op) -> None:
     mode = "race" if (op.opts or {}).get("parallelMode") == "race" else "wait"
     if op.op == opcodes.Opcode.STEP_PLANNED:
-        if work.tx.get_step(run.id, op.id) is None:
-            work.tx.save_step(_step(run, op, StepStatus.PLANNED, work.now))
+        if work.runs.get_step(run.id, op.id) is None:
+            work.runs.save_step(_step(run, op, StepStatus.PLANNED, work.now))
         lifecycle.add_pending(run, op.id, mode)
         lifecycle.enqueue_call(work, run, target=op.id)
     elif op.op == opcodes.Opcode.SLEEP:
@@ -283,7 +283,7 @@ def _sleep(work: Work, run: RunRecord, op: opcodes.Op, mode: str) -> None:
     wake = _deadline(work, run, text or "0s", default_ms=0, what=f"sleep {op.user_id!r}")
     if wake is None:
         return
-    work.tx.save_step(_step(run, op, StepStatus.SLEEPING, work.now))
+    work.runs.save_step(_step(run, op, StepStatus.SLEEPING, work.now))
     lifecycle.add_pending(run, op.id, mode)
     queueing.enqueue(
         work,
@@ -310,7 +310,7 @@ def _wait(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str)
     if condition and (problem := expressions.problem(str(condition))):
         fail_run(work, run, "InvalidExpressionError", f"wait {op.user_id!r}: if: {problem}")
         return
-    work.tx.save_step(_step(run, op, StepStatus.WAITING, work.now))
+    work.runs.save_step(_step(run, op, StepStatus.WAITING, work.now))
     lifecycle.add_pending(run, op.id, mode)
     pause = PauseRecord(
         id=work.new_id(),
@@ -334,7 +334,7 @@ def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: st
     expires = _deadline(work, run, str(timeout) if timeout else None, default_ms=default, what=f"invoke {op.user_id!r}")
     if expires is None:
         return
-    work.tx.save_step(_step(run, op, StepStatus.INVOKING, work.now))
+    work.runs.save_step(_step(run, op, StepStatus.INVOKING, work.now))
     lifecycle.add_pending(run, op.id, mode)
     correlation = f"{run.id}.{op.id}"
     pause = PauseRecord(
@@ -350,15 +350,15 @@ def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: st
         correlation_id=correlation,
     )
     pauses.create(work, run, pause)
-    work.tx.update_run(run)
+    work.runs.update_run(run)
     work.emit(pauses.invoked_event(work, run, op, correlation, expires))
 
 
 def wake(work: Work, item: QueueItemRecord) -> None:
     """A sleep ended: the step completes with `null` and the run goes on."""
-    work.tx.delete_queue_item(item.id)
-    run = work.tx.lock_run(item.run_id or "")
-    step = work.tx.get_step(item.run_id or "", item.target)
+    work.queue.delete_queue_item(item.id)
+    run = work.runs.lock_run(item.run_id or "")
+    step = work.runs.get_step(item.run_id or "", item.target)
     if run is None or run.status.ended or step is None or step.memo_json is not None:
         return
     step.memo_json, step.status, step.ended_at = "null", StepStatus.COMPLETED, work.now
@@ -367,8 +367,8 @@ def wake(work: Work, item: QueueItemRecord) -> None:
 
 def run_timeout(work: Work, item: QueueItemRecord) -> None:
     """`timeouts.start` / `timeouts.finish` came due: cancel the run if it still has not started / ended."""
-    work.tx.delete_queue_item(item.id)
-    run = work.tx.lock_run(item.run_id or "")
+    work.queue.delete_queue_item(item.id)
+    run = work.runs.lock_run(item.run_id or "")
     if run is None or run.status.ended:
         return
     if item.kind == ItemKind.START_TIMEOUT and run.status == RunStatus.QUEUED:
@@ -383,12 +383,12 @@ def run_timeout(work: Work, item: QueueItemRecord) -> None:
 
 def apply_checkpoint(work: Work, run_id: str, item_id: str, generation: int | None, ops: list[opcodes.Op]) -> bool:
     """Store steps an SDK ran inside a call still in flight; False when that call is stale (409)."""
-    item = work.tx.get_queue_item(item_id)
+    item = work.queue.get_queue_item(item_id)
     if item is None or item.run_id != run_id or item.lease_owner is None:
         return False
     if generation is not None and item.generation != generation:
         return False
-    run = work.tx.lock_run(run_id)
+    run = work.runs.lock_run(run_id)
     if run is None or run.status.ended:
         return False
     for op in ops:

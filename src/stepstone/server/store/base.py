@@ -215,19 +215,6 @@ class QueueTx(Protocol):
 
 
 class PausesTx(Protocol):
-    def lock_name(self, name: str, *, exclusive: bool) -> None:
-        """Hold a named lock until the transaction ends: shared holders run together, exclusive alone.
-
-        Storing an event takes `event:<name>` shared, after inserting it and before matching pauses;
-        a new wait takes it exclusive before looking back at stored events. So a wait's look-back runs
-        after every concurrent store of that name committed, and a later store sees the new pause.
-        A sync takes `app:<name>` exclusive: syncs of one app run one at a time.
-        """
-
-    def try_lock_name(self, name: str) -> bool:
-        """Take a named lock exclusively if it is free (True), never waiting: claims use it, so that
-        engines claiming at once skip each other's partitions instead of waiting (or deadlocking)."""
-
     def insert_pause(self, pause: PauseRecord) -> None:
         """Store a pause."""
 
@@ -245,6 +232,23 @@ class PausesTx(Protocol):
 
     def delete_run_pauses(self, run_id: str) -> None:
         """Remove every pause of a run."""
+
+
+class LocksTx(Protocol):
+    """Named locks held until the transaction ends (advisory locks on PostgreSQL; SQLite has one writer)."""
+
+    def lock_name(self, name: str, *, exclusive: bool) -> None:
+        """Hold a named lock until the transaction ends: shared holders run together, exclusive alone.
+
+        Storing an event takes `event:<name>` shared, after inserting it and before matching pauses;
+        a new wait takes it exclusive before looking back at stored events. So a wait's look-back runs
+        after every concurrent store of that name committed, and a later store sees the new pause.
+        A sync takes `app:<name>` exclusive: syncs of one app run one at a time.
+        """
+
+    def try_lock_name(self, name: str) -> bool:
+        """Take a named lock exclusively if it is free (True), never waiting: claims use it, so that
+        engines claiming at once skip each other's partitions instead of waiting (or deadlocking)."""
 
 
 class FlowTx(Protocol):
@@ -336,7 +340,7 @@ class SettingsTx(Protocol):
         """Write a setting."""
 
 
-class Tx(AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, FlowTx, RetentionTx, SettingsTx, Protocol):
+class Tx(AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, LocksTx, FlowTx, RetentionTx, SettingsTx, Protocol):
     """Everything a transaction script may do."""
 
 
