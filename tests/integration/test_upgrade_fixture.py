@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from tests import postgres
+from tests.docs.runner import port_free
 from tests.e2e.processes import REPO, Process, free_port
 
 pytestmark = pytest.mark.slow
@@ -200,15 +201,3 @@ def canonical(run: dict[str, Any]) -> str:
 
 def millis(iso: str) -> int:
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
-
-
-def port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
