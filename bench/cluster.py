@@ -10,7 +10,7 @@ engine's sync would replace the others' URL, and every engine would call the las
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,9 +66,18 @@ def start_apps(group: procs.Processes, tag: str, engine_urls: list[str], port: i
     return apps
 
 
-def start(group: procs.Processes, tag: str, *, engines: int, apps: int, store: StoreFlags) -> Cluster:
+def start(
+    group: procs.Processes,
+    tag: str,
+    *,
+    engines: int,
+    apps: int,
+    store: StoreFlags,
+    engine_env: Mapping[str, str] | None = None,
+) -> Cluster:
     """`engines` engines on one store and `apps` app processes (1, or one per engine); return once every
-    engine has synced the app.
+    engine has synced the app. `engine_env` is added to the engines' environment only (`bench.compare`
+    sets their `PYTHONPATH`).
 
     The engines start first, and the app once they all answer: an app registers with its engine when an
     engine pings it, so an app up before its engine would answer another engine's ping with a failed sync.
@@ -79,7 +88,9 @@ def start(group: procs.Processes, tag: str, *, engines: int, apps: int, store: S
     app_port = procs.free_port()
     serve_url = f"http://127.0.0.1:{app_port}/api/inngest"
     engine_processes = [
-        group.start(f"engine-{tag}-{index}", engine_command(f"{tag}-{index}", port, serve_url, store(index)))
+        group.start(
+            f"engine-{tag}-{index}", engine_command(f"{tag}-{index}", port, serve_url, store(index)), env=engine_env
+        )
         for index, port in enumerate(ports)
     ]
     named = list(zip(engine_urls, engine_processes, [f"engine-{tag}-{index}" for index in range(engines)], strict=True))

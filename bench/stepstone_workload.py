@@ -12,7 +12,7 @@ import contextlib
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,11 +66,23 @@ class Stack:
             figures.cpu_s[workload] = (engine + after[0] - before[0], app + after[1] - before[1])
 
 
-def start_stack(group: procs.Processes, *, sdk: str, synchronous: str, work_dir: Path) -> Stack:
-    """Start the app and the engine on a fresh database; return once the engine has synced the app."""
+def start_stack(
+    group: procs.Processes,
+    *,
+    sdk: str,
+    synchronous: str,
+    work_dir: Path,
+    tag: str | None = None,
+    engine_env: Mapping[str, str] | None = None,
+) -> Stack:
+    """Start the app and the engine on a fresh database; return once the engine has synced the app.
+
+    `tag` names the logs and the database (default `<sdk>-<synchronous>`); `engine_env` is added to the
+    engine's environment only (`bench.compare` sets its `PYTHONPATH`: which source tree the engine runs).
+    """
     app_port, engine_port = procs.free_port(), procs.free_port()
     engine_url = f"http://127.0.0.1:{engine_port}"
-    tag = f"{sdk}-{synchronous}"
+    tag = tag or f"{sdk}-{synchronous}"
     app = group.start(
         f"app-{tag}",
         procs.uvicorn_command("bench.app:app", app_port),
@@ -80,7 +92,9 @@ def start_stack(group: procs.Processes, *, sdk: str, synchronous: str, work_dir:
     procs.wait_until(procs.answers(serve_url), process=app, what=f"the {sdk} app", log=group.log_of(f"app-{tag}"))
     db = work_dir / f"{tag}.db"
     db.unlink(missing_ok=True)
-    engine = group.start(f"engine-{tag}", engine_command(tag, engine_port, serve_url, sqlite_flags(db, synchronous)))
+    engine = group.start(
+        f"engine-{tag}", engine_command(tag, engine_port, serve_url, sqlite_flags(db, synchronous)), env=engine_env
+    )
     api = EngineApi(engine_url)
     procs.wait_until(
         lambda: api.synced(serve_url), process=engine, what="the engine", log=group.log_of(f"engine-{tag}")
@@ -175,9 +189,19 @@ class Session:
     figures: StepstoneFigures
 
 
-def start(group: procs.Processes, *, sdk: str, synchronous: str, work_dir: Path) -> Session:
-    """A fresh engine + app, warmed up (a stuck SDK is reported in `figures.error`, not raised)."""
-    session = Session(start_stack(group, sdk=sdk, synchronous=synchronous, work_dir=work_dir), StepstoneFigures(sdk))
+def start(
+    group: procs.Processes,
+    *,
+    sdk: str,
+    synchronous: str,
+    work_dir: Path,
+    tag: str | None = None,
+    engine_env: Mapping[str, str] | None = None,
+) -> Session:
+    """A fresh engine + app, warmed up (a stuck SDK is reported in `figures.error`, not raised); `tag` and
+    `engine_env` as in `start_stack`."""
+    stack = start_stack(group, sdk=sdk, synchronous=synchronous, work_dir=work_dir, tag=tag, engine_env=engine_env)
+    session = Session(stack, StepstoneFigures(sdk))
     _guarded(session, lambda: smoke(session.stack.api, timeout=15))
     return session
 
