@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import cluster, logs, multi, multi_workload, postgres, procs, stats, stepstone_workload
-from bench.engine_api import RunTimeoutError
 from bench.multi_workload import Setup
 from bench.report import NONE, num, table
 
@@ -286,15 +285,24 @@ def measure_single(group: procs.Processes, comparison: Comparison, number: int, 
     """`bench.run`'s workloads, both engines up: ten-step runs one after another, alternating between the
     sides run by run; then a burst of three-step runs on one side, then one on the other (`order`)."""
     plan = comparison.plan
-    with single_engines(group, comparison, number, work_dir) as sessions:
-        for _ in range(plan.latency_runs):
+    failed: RuntimeError | None = None
+    try:
+        with single_engines(group, comparison, number, work_dir) as sessions:
+            for _ in range(plan.latency_runs):
+                for side in order(number):
+                    stepstone_workload.latency(sessions[side], 1)
             for side in order(number):
-                stepstone_workload.latency(sessions[side], 1)
-        for side in order(number):
-            stepstone_workload.rest(sessions[side], stepstone_workload.Plan(0, 0, plan.throughput_runs))
+                stepstone_workload.rest(sessions[side], stepstone_workload.Plan(0, 0, plan.throughput_runs))
+    except procs.StartError:
+        raise  # `measure_rounds` stops there
+    except RuntimeError as err:  # an engine's error answer (`EngineApi`): the round is not counted
+        failed = err
     for side in SIDES:
         named = {f"{kind} {side}-{number}": f"{kind}-{side}-{number}" for kind in ("engine", "app")}
         note_errors(comparison, SINGLE, logs.read({who: group.log_of(name) for who, name in named.items()}))
+    if failed is not None:
+        comparison.failures.append(f"round {number}, {SINGLE}: {failed}")
+        return
     for side, session in sessions.items():
         figures = session.figures
         if figures.error is not None:
@@ -348,7 +356,7 @@ def measure_multi(
             try:
                 multi_workload.warm(clusters[side])
                 multi_workload.measure_throughput(clusters[side], figures, runs)
-            except RunTimeoutError as err:
+            except RuntimeError as err:  # `RunTimeoutError`, or an engine's error answer
                 exited = ", ".join(clusters[side].exited()) or "none"
                 comparison.failures.append(f"round {number}, {side} engine, {setup.label}: {err}; exited: {exited}")
                 continue
