@@ -46,13 +46,6 @@ Handed = tuple[QueueItemRecord, CallPlan | None]
 Next = Handed | None
 
 
-def _plan_continuation(work: Work) -> CallPlan | None:
-    """Read the plan of the call this script handed to its worker, in the same transaction."""
-    if work.continuation is None or work.continuation.kind != ItemKind.CALL:
-        return None
-    return transitions.prepare_call(work, work.continuation)
-
-
 def _ms(delta: timedelta) -> int:
     return int(delta.total_seconds() * 1000)
 
@@ -88,33 +81,20 @@ class Executor:
         self.services = Services(registry, settings, self.rng)
         self._app_slots: dict[str, asyncio.Semaphore] = {}
 
-    async def transact(
-        self, script: Callable[[Work], T], *, owner: str | None = None
-    ) -> tuple[T, QueueItemRecord | None]:
-        """Run `script` in a transaction; return its result and the continuation it left, if any."""
-        result, handoffs = await self.transact_handoffs(script, owner=owner, limit=1)
-        return result, (handoffs[0] if handoffs else None)
+    async def transact(self, script: Callable[[Work], T], *, owner: str | None = None) -> tuple[T, Next]:
+        """Run `script` in a transaction; return its result and the call it handed to `owner`, if any."""
+        result, handed = await self.transact_handed(script, owner=owner, limit=1)
+        return result, (handed[0] if handed else None)
 
     async def transact_handed(
         self, script: Callable[[Work], T], *, owner: str | None, limit: int
     ) -> tuple[T, list[Handed]]:
         """Run `script` in a transaction; up to `limit` due calls it enqueues are handed to `owner`, each with
-        its plan read in the same transaction (None when its run already ended)."""
-
-        def read_plans(work: Work) -> tuple[T, list[Handed]]:
-            result = script(work)
-            return result, [(item, transitions.prepare_call(work, item)) for item in work.handoffs]
-
-        (result, handed), _ = await self.transact_handoffs(read_plans, owner=owner, limit=limit)
-        return result, handed
-
-    async def transact_handoffs(
-        self, script: Callable[[Work], T], *, owner: str | None, limit: int
-    ) -> tuple[T, list[QueueItemRecord]]:
-        """Run `script` in a transaction; up to `limit` due calls it enqueues are handed to `owner`."""
+        its plan read in the same transaction (None when its run already ended), once the outbox is drained:
+        the runs the emitted events started may hand over calls too."""
 
         # The notes travel back with the result: a script that rolled back, or ran again, leaves none.
-        def run(tx: Tx) -> tuple[T, list[QueueItemRecord], bool, list[Note]]:
+        def run(tx: Tx) -> tuple[T, list[Handed], bool, list[Note]]:
             work = Work(
                 tx=tx,
                 now=self.clock.now_ms(),
@@ -124,16 +104,17 @@ class Executor:
                 handoff_limit=limit,
             )
             result = run_script(script, work)
+            handed = [(item, transitions.prepare_call(work, item)) for item in work.handoffs]
             if work.woke:
                 tx.notify_work()
-            return result, work.handoffs, work.woke, work.notes
+            return result, handed, work.woke, work.notes
 
-        result, handoffs, woke, notes = await self.store.transact(run)  # returns once committed
+        result, handed, woke, notes = await self.store.transact(run)  # returns once committed
         if woke:
             self.notify()
         if notes:
             self.write_notes(notes)
-        return result, handoffs
+        return result, handed
 
     async def renew_leases(self, owner: str, item_ids: list[str]) -> None:
         """Extend `owner`'s leases on these items by the lease period."""
@@ -166,12 +147,8 @@ class Executor:
             return await self._call(item, owner, plan)
         timer = _TIMERS[item.kind]
 
-        def run_timer(work: Work) -> CallPlan | None:
-            timer(work, item)
-            return _plan_continuation(work)
-
-        next_plan, continuation = await self.transact(run_timer, owner=owner)
-        return (continuation, next_plan) if continuation is not None else None
+        _, following = await self.transact(lambda work: timer(work, item), owner=owner)
+        return following
 
     def _slots(self, app_id: str) -> asyncio.Semaphore:
         slots = self._app_slots.get(app_id)
@@ -197,14 +174,13 @@ class Executor:
                 extra={"action": "call.failed", "run_id": plan.run.id, "function_id": plan.function.slug},
             )
 
-        def apply(work: Work) -> CallPlan | None:
+        def apply(work: Work) -> None:
             transitions.apply_outcome(work, item, plan, outcome)
             if item.constrained:
                 work.woke = True  # a concurrency slot may have freed: every engine claims again
-            return _plan_continuation(work)
 
-        next_plan, continuation = await self.transact(apply, owner=owner)
-        return (continuation, next_plan) if continuation is not None else None
+        _, following = await self.transact(apply, owner=owner)
+        return following
 
     async def _send(self, app_id: str, url: str, body: bytes, headers: dict[str, str]) -> outcomes.Outcome:
         limits = self.settings.limits

@@ -8,7 +8,7 @@ and start their runs, atomically with what emitted them.
 
 A script never logs what it does: the transaction may still roll back, or run again. It leaves
 `Note`s on its `Work` instead, and the executor writes them once the store has committed
-(`Executor.transact_handoffs`). A note is a few references; its text is formatted only if the log
+(`Executor.transact_handed`). A note is a few references; its text is formatted only if the log
 takes the line.
 """
 
@@ -190,11 +190,6 @@ class Work:
         if self._lease_until is None:
             self._lease_until = self.tx.lease_clock_ms() + self.lease_ms
         return self._lease_until
-
-    @property
-    def continuation(self) -> QueueItemRecord | None:
-        """The first handoff (a worker running one run takes at most one)."""
-        return self.handoffs[0] if self.handoffs else None
 
     def note_run(
         self, run: RunRecord, action: str, what: str, *args: Any, level: int = logging.INFO, **fields: Any
