@@ -70,6 +70,11 @@ class Registered:
     def url(self) -> str:
         return self.config.url
 
+    @property
+    def paused(self) -> bool:
+        """Paused through the API: it starts no runs and its calls wait (`queue.queueing`)."""
+        return self.record.paused_at is not None
+
 
 def compile_function(record: FunctionRecord) -> Registered:
     """Parse a stored config (validated at sync) into a `Registered`."""
@@ -115,20 +120,31 @@ class Catalog:
 
     def match(self, payload: dict[str, Any]) -> list[Registered]:
         """Functions an event triggers, each once, in registration order of their triggers."""
+        return self.match_filtered(payload)[0]
+
+    def match_filtered(self, payload: dict[str, Any]) -> tuple[list[Registered], list[tuple[Registered, str]]]:
+        """The functions an event triggers, and those whose trigger names it but whose `if` is false
+        (each with the expression), each function once. Only triggers whose name matched are evaluated."""
         name = str(payload.get("name", ""))
         if name == events.FUNCTION_INVOKED:
             target = (payload.get("data") or {}).get("_inngest", {}).get("fn_id")
             found = self.get(str(target)) if target else None
-            return [found] if found else []
-        candidates = self._exact.get(name, []) + [pair for pair in self._wildcards if pair[1].name_matches(name)]
+            return ([found] if found else []), []
+        candidates = self._exact.get(name, [])
+        if self._wildcards:
+            candidates = candidates + [pair for pair in self._wildcards if pair[1].name_matches(name)]
         matched: dict[str, Registered] = {}
+        filtered: dict[str, tuple[Registered, str]] = {}
         variables = {"event": payload}
         for fn, trigger in candidates:
             if fn.slug in matched:
                 continue
             if trigger.expression is None or trigger.expression.matches(variables):
                 matched[fn.slug] = fn
-        return list(matched.values())
+                filtered.pop(fn.slug, None)
+            elif fn.slug not in filtered:
+                filtered[fn.slug] = (fn, trigger.expression.source)
+        return list(matched.values()), list(filtered.values())
 
 
 class Registry:
@@ -151,6 +167,10 @@ class Registry:
                     {app.id: app.name for app in apps},
                 )
             return self._catalog
+
+    def last(self) -> Catalog:
+        """The catalog built last (no transaction: it may lag a change another process made)."""
+        return self._catalog
 
     def app_name(self, function_uuid: str) -> str | None:
         """The name of the app that serves a function, from the last catalog read (no transaction)."""

@@ -68,7 +68,9 @@ def tick(work: Work, item: QueueItemRecord) -> None:
     event = ingest.build_record(work, payload, work.new_id(), source="cron")
     work.events.insert_event(event)
     expires = work.now + int(work.settings.limits.idempotency_period.total_seconds() * 1000)
-    if work.events.claim_idempotency_key(
+    if fn.paused:
+        flow.skip(work, fn, event, flow.PAUSED)
+    elif work.events.claim_idempotency_key(
         f"cron:{fn.id}", f"{expression}@{scheduled}", now=work.now, expires_at=expires
     ):
         if not ingest.held_back(work, fn, event):

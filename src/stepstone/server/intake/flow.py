@@ -16,6 +16,7 @@ from stepstone.protocol import config as wire
 from stepstone.protocol import durations
 from stepstone.server.core import expressions, gcra
 from stepstone.server.functions.registry import Registered
+from stepstone.server.queue import queueing
 from stepstone.server.queue.work import Note, Work
 from stepstone.server.runs import lifecycle, pauses
 from stepstone.server.store.records import EventRecord, RunConstraints, RunRecord, RunStatus, SkipRecord
@@ -27,6 +28,8 @@ RATE_LIMITED = "rate limited"
 IDEMPOTENT = "idempotent duplicate: the function's idempotency key was seen within 24 h"
 DEBOUNCED = "debounced: a later event replaced it"
 SINGLETON = "singleton"
+PAUSED = queueing.PAUSED
+FILTERED = "filtered out by if"  # followed by the trigger's expression
 
 
 def millis(text: str) -> int:
@@ -118,7 +121,8 @@ def skip(work: Work, fn: Registered, event: EventRecord, reason: str) -> None:
     """Record that `event` starts no run of `fn`, and why; noted for the log (a debounced event at DEBUG)."""
     work.events.insert_skip(SkipRecord(event.internal_id, fn.id, fn.slug, reason, work.now))
     fields = {"action": "run.skipped", "function_id": fn.slug, "event_id": event.internal_id}
-    level = logging.DEBUG if reason == DEBOUNCED else logging.INFO  # a debounce replaces events by design
+    # A debounce replaces events, and an `if` filters them, by design.
+    level = logging.DEBUG if reason == DEBOUNCED or reason.startswith(FILTERED) else logging.INFO
     args = (fn.slug, event.internal_id, reason)
     work.notes.append(Note(level, "%s: event %s starts no run: %s", args, fields, fn.id))
 

@@ -81,16 +81,23 @@ def drain(work: Work) -> None:
 def route(work: Work, event: EventRecord, *, delay_ms: int = 0) -> None:
     """Start a run of every function the event triggers (once per function per event id)."""
     payload = event.payload
-    matched = work.catalog().match(payload)
+    matched, filtered = work.catalog().match_filtered(payload)
     if event.name == wire_events.FUNCTION_INVOKED and not matched:
         _invoke_target_missing(work, payload)
         return
+    for fn, expression in filtered:
+        flow.skip(work, fn, event, f"{flow.FILTERED}: {expression}")
     key = event.user_id or event.internal_id
     expires = work.now + int(work.settings.limits.idempotency_period.total_seconds() * 1000)
     for fn in matched:
         parent = None
         if event.name == wire_events.FUNCTION_INVOKED:
             parent = (payload.get("data") or {}).get("_inngest", {}).get("correlation_id")
+        if fn.paused:
+            flow.skip(work, fn, event, flow.PAUSED)
+            if parent:
+                pauses.invoke_failed(work, payload, "invoked function is paused")
+            continue
         if batching.applies(fn, payload):
             batching.add(work, fn, event)
             continue

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from stepstone.protocol.config import FunctionConfig
 from stepstone.server.core import gcra
+from stepstone.server.functions.registry import Catalog
 from stepstone.server.queue.work import Work
 from stepstone.server.store.base import QueueTx, Tx
 from stepstone.server.store.records import TIMERS, ItemKind, QueueItemRecord, RunRecord, RunStatus
@@ -28,6 +29,7 @@ from stepstone.server.store.records import TIMERS, ItemKind, QueueItemRecord, Ru
 MAX_PARTITIONS = 64  # partitions visited per claim
 CONCURRENCY = "concurrency limit"
 THROTTLED = "throttled"
+PAUSED = "function paused"
 
 
 @dataclass
@@ -45,8 +47,10 @@ def enqueue(work: Work, item: QueueItemRecord) -> bool:
     """
     if item.kind != ItemKind.CALL:
         item.partition, item.score = TIMERS, item.run_at
+    held = item.kind == ItemKind.CALL and is_paused(work.known_catalog(), item.function_id)
     take = (
-        work.owner is not None
+        not held
+        and work.owner is not None
         and len(work.handoffs) < work.handoff_limit
         and item.kind == ItemKind.CALL
         and not item.constrained
@@ -57,6 +61,9 @@ def enqueue(work: Work, item: QueueItemRecord) -> bool:
         item.lease_expires_at = work.lease_until()
         item.generation = 1
     inserted = work.queue.enqueue(item)
+    if inserted and held:
+        work.queue.hold_item(item.id)
+        return inserted
     if inserted and take:
         work.handoffs.append(item)
     elif inserted and item.run_at <= work.now:
@@ -83,7 +90,31 @@ def claim(work: Work, *, owner: str, limit: int, cursor: Cursor) -> list[QueueIt
         visited += 1
         if work.locks.try_lock_name(f"partition:{partition}"):
             claimed += _claim_partition(work, partition, limit - len(claimed), owner, lease_until, lease_now)
+    if any(item.kind == ItemKind.CALL for item in claimed):  # the catalog is read for these calls anyway
+        claimed = hold_paused(work, claimed)
     return claimed
+
+
+def is_paused(catalog: Catalog, function_id: str | None) -> bool:
+    fn = catalog.get(function_id) if function_id else None
+    return fn is not None and fn.paused
+
+
+def hold_paused(work: Work, items: list[QueueItemRecord]) -> list[QueueItemRecord]:
+    """The items to run; calls of a paused function are held instead, until it resumes.
+
+    A function's calls are held when it is paused (`functions.control.pause`) and when one is enqueued
+    while it is paused; a call that slips past both (its retry rescheduled, or enqueued by an engine
+    process that had not seen the pause yet) is held here, when a claim meets it.
+    """
+    catalog = work.catalog()
+    kept = []
+    for item in items:
+        if item.kind == ItemKind.CALL and is_paused(catalog, item.function_id):
+            work.queue.hold_item(item.id)
+        else:
+            kept.append(item)
+    return kept
 
 
 def claim_free(
@@ -187,10 +218,14 @@ def _throttle(throttle: dict[str, int], tat: int | None, now: int) -> gcra.Decis
     return gcra.decide(tat, now=now, period_ms=throttle["period_ms"], limit=throttle["limit"], burst=_burst(throttle))
 
 
-def why_queued(tx: Tx, run: RunRecord, *, now: int, config: FunctionConfig | None) -> str | None:
+def why_queued(
+    tx: Tx, run: RunRecord, *, now: int, config: FunctionConfig | None, paused: bool = False
+) -> str | None:
     """Why a Queued run is waiting, worked out when asked (claims write nothing for a run they pass over)."""
     if run.status != RunStatus.QUEUED or run.reason is not None:
         return run.reason
+    if paused:
+        return PAUSED
     found = run.constraints
     throttle = found.throttle if run.started_at is None else None
     if throttle and not _throttle(throttle, tx.peek_limiter(throttle["key"], now), now).allowed:

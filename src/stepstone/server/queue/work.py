@@ -178,6 +178,11 @@ class Work:
             self._catalog = self.services.registry.catalog(self.tx)
         return self._catalog
 
+    def known_catalog(self) -> Catalog:
+        """The catalog this script read, else the last one this process built: no query, maybe stale
+        (for checks that a later one repeats, e.g. a paused function's calls, held again when claimed)."""
+        return self._catalog if self._catalog is not None else self.services.registry.last()
+
     def emit(self, *events: dict[str, Any]) -> None:
         """Record these events (wire payloads) before the transaction commits, as the engine's own."""
         self.outbox.extend(events)
