@@ -20,7 +20,7 @@ def test_every_flag_documents_its_environment_variable(command: str) -> None:
     )
     text = " ".join(result.stdout.split())
     flags = set(re.findall(r"--([a-z][a-z-]+)", text)) - {"help"}
-    assert {"port", "host", "db", "sdk-url"} <= flags
+    assert {"port", "host", "db", "sdk-url", "no-dashboard"} <= flags
     for flag in flags:
         env = "STEPSTONE_" + flag.upper().replace("-", "_")
         assert env in text, f"--{flag} does not show {env}"

@@ -30,6 +30,8 @@ def test_the_wheel_holds_every_file_of_the_package(tmp_path: Path) -> None:
         assert f"stepstone/server/store/{store}/queries.sql" in names
         assert f"stepstone/server/store/{store}/migrations/0001_initial.sql" in names
     assert "stepstone/py.typed" in names
+    for asset in ("index.html", "app.js", "api.js", "dom.js", "json.js", "time.js", "style.css", "pages/run.js"):
+        assert f"stepstone/server/api/dashboard/static/{asset}" in names, asset
     assert {name.split("/")[0] for name in names} == {"stepstone", "stepstone-0.1.0.dist-info"}
 
 

@@ -55,6 +55,7 @@ def _settings(
     app_concurrency: int,
     lease_seconds: float,
     retention_days: float,
+    no_dashboard: bool = False,
     **keys: Any,
 ) -> EngineSettings:
     return EngineSettings(
@@ -66,6 +67,7 @@ def _settings(
         app_concurrency=app_concurrency,
         lease=timedelta(seconds=lease_seconds),
         retention=timedelta(days=retention_days) if retention_days else None,
+        dashboard=not no_dashboard,
         **keys,
     )
 

@@ -79,6 +79,12 @@ def common(func: F) -> F:
             "forever). A background sweep, in small batches.",
         ),
         option(
+            "no-dashboard",
+            is_flag=True,
+            default=False,
+            help="Do not serve the browser dashboard at / (the REST API stays).",
+        ),
+        option(
             "log-level",
             type=click.Choice(["debug", "info", "warning", "error"]),
             default="info",

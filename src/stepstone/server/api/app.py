@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepstone.protocol import headers as h
-from stepstone.server.api import errors, events, hot, register, rest, sdk, system
+from stepstone.server.api import dashboard, errors, events, hot, register, rest, sdk, system
 from stepstone.server.api.common import redact_path
 from stepstone.server.engine import Engine
 
@@ -125,6 +125,7 @@ def create_app(engine: Engine, *, manage_engine: bool = False, release_all_lease
         hot.declare(app, route)
     for router in (register.router, sdk.router, rest.router, system.router):
         app.include_router(router)
+    dashboard.install(app, engine)  # the pages at `/` (unless settings.dashboard is off)
     errors.install(app)
 
     original_openapi = app.openapi

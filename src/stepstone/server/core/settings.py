@@ -46,6 +46,7 @@ class EngineSettings:
     retention: timedelta | None = timedelta(days=30)  # None keeps everything
     retention_interval: timedelta = timedelta(minutes=10)
     limits: Limits = field(default_factory=Limits)
+    dashboard: bool = True  # the browser dashboard at `/` (api.dashboard); off: `/` is a 404
 
     @property
     def server_kind(self) -> str:

@@ -1,0 +1,88 @@
+// A run's waterfall: one row per step, a bar from its start to its end (now while it runs), failed
+// attempts as segments, sleeps and waits as their own bars, overlapping (parallel) steps on their own
+// rows, and a time axis with the run's total duration. Bars are buttons: click or Enter opens the step.
+
+import { h } from "../dom.js";
+import { formatDuration } from "../time.js";
+import { status } from "../ui.js";
+
+const KINDS = {
+  StepRun: "step", Step: "step", StepPlanned: "step", StepFailed: "step", StepError: "step",
+  Sleep: "sleep", WaitForEvent: "wait", InvokeFunction: "invoke",
+};
+
+export function kind(step) {
+  return KINDS[step.op] || "step";
+}
+
+export function stepLabel(step) {
+  return step.display_id || step.id || step.hashed_id;
+}
+
+const ms = (iso) => (iso ? Date.parse(iso) : null);
+
+// [start, end] of the run on the axis, in epoch milliseconds.
+function span(run, steps, now) {
+  const start = ms(run.started_at) || ms(run.created_at) || now;
+  let end = ms(run.ended_at) || now;
+  for (const step of steps) end = Math.max(end, ms(step.ended_at) || (run.ended_at ? 0 : now));
+  return [start, Math.max(end, start + 1)];
+}
+
+function segments(step, attempts, start, end) {
+  const failures = attempts.filter((a) => a.hashed_step_id === step.hashed_id && a.at)
+    .map((a) => ms(a.at)).filter((at) => at >= start && at <= end).sort((a, b) => a - b);
+  const parts = [];
+  let from = start;
+  for (const at of failures) {
+    parts.push({from, to: at, failed: true});
+    from = at;
+  }
+  parts.push({from, to: end, failed: step.status === "Failed"});
+  return parts;
+}
+
+export function timeline(run, {onOpen, selected, now = Date.now()}) {
+  const steps = [...(run.steps || [])].sort((a, b) => (ms(a.started_at) || 0) - (ms(b.started_at) || 0)
+    || a.index - b.index);
+  const attempts = run.attempts || [];
+  const [t0, t1] = span(run, steps, now);
+  const total = t1 - t0;
+  const pct = (t) => `${Math.min(100, Math.max(0, ((t - t0) / total) * 100))}%`;
+  const rows = steps.map((step) => {
+    const start = ms(step.started_at) || t0;
+    const end = ms(step.ended_at) || (run.ended_at ? ms(run.ended_at) : now);
+    const label = stepLabel(step);
+    const duration = formatDuration(end - start);
+    const failed = attempts.filter((a) => a.hashed_step_id === step.hashed_id).length;
+    const widthPct = Math.max(((end - start) / total) * 100, 0.6);
+    const bar = h("button", {
+      type: "button",
+      class: `bar kind-${kind(step)} bar-${String(step.status).toLowerCase()}`,
+      style: {left: pct(start), width: `${Math.min(widthPct, 100)}%`},
+      "data-step": step.hashed_id,
+      "aria-pressed": selected === step.hashed_id ? "true" : "false",
+      "aria-label": `Step ${label}: ${step.status}, ${kind(step)}, ${duration}` +
+        (failed ? `, ${failed} failed attempt${failed === 1 ? "" : "s"}` : ""),
+      onclick: () => onOpen(step),
+    }, segments(step, attempts, start, end).map((part) => h("span", {
+      class: `segment${part.failed ? " segment-failed" : ""}`,
+      style: {width: `${((part.to - part.from) / Math.max(end - start, 1)) * 100}%`},
+      "aria-hidden": "true",
+    })));
+    return h("li", {class: "lane"},
+      h("span", {class: "lane-label"}, h("span", {class: "step-id"}, label), " ", status(step.status),
+        kind(step) !== "step" ? h("span", {class: "muted"}, ` ${kind(step)}`) : null),
+      h("span", {class: "track"}, bar,
+        h("span", {class: "bar-note", style: {left: `min(calc(${pct(end)} + 4px), calc(100% - 6rem))`},
+          "aria-hidden": "true"}, duration)));
+  });
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => h("span", {class: "tick", style: {left: `${f * 100}%`}},
+    formatDuration(total * f)));
+  return h("figure", {class: "timeline"},
+    h("figcaption", {}, `Timeline: ${steps.length} step${steps.length === 1 ? "" : "s"} over `,
+      h("strong", {}, formatDuration(total)), run.ended_at ? "" : " so far"),
+    steps.length ? h("ol", {class: "lanes"}, rows) : h("p", {class: "muted"}, "No step yet."),
+    h("div", {class: "axis", "aria-hidden": "true"}, h("span", {class: "lane-label"}),
+      h("span", {class: "track"}, ticks)));
+}
