@@ -23,16 +23,24 @@ from stepstone.server.core import clock
 from stepstone.server.core.errors import EngineError
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.core.transport import AiohttpTransport, Transport
-from stepstone.server.execution import retention
+from stepstone.server.execution import bulk, reruns, retention
 from stepstone.server.execution.executor import Executor
 from stepstone.server.execution.worker import Worker
 from stepstone.server.functions.registry import Registry
-from stepstone.server.intake import flow, ingest
+from stepstone.server.intake import ingest
 from stepstone.server.queue.work import Work
 from stepstone.server.runs import lifecycle, transitions
 from stepstone.server.runs.transitions import CallPlan
 from stepstone.server.store.base import Store, Tx
-from stepstone.server.store.records import AppRecord, FunctionRecord, QueueItemRecord, RunRecord, RunStatus, SkipRecord
+from stepstone.server.store.records import (
+    AppRecord,
+    BulkJobRecord,
+    FunctionRecord,
+    QueueItemRecord,
+    RunRecord,
+    RunStatus,
+    SkipRecord,
+)
 
 log = logging.getLogger("stepstone.engine")
 CLOCK_OFFSET = "clock_offset_ms"
@@ -82,6 +90,7 @@ class Engine:
         self.executor = Executor(store, self.clock, self.registry, settings, self.transport, notify=self.wake, rng=rng)
         self.worker = Worker(self.executor, slots=settings.workers)
         self.syncer = Syncer(settings, self.transport, settings.sync_urls)
+        self.bulk = bulk.BulkRunner(self.executor)
         self.clock.subscribe(self.wake)
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = False
@@ -107,6 +116,7 @@ class Engine:
         self._tasks.append(asyncio.create_task(self.syncer.run(), name="stepstone-syncer"))
         self._tasks.append(asyncio.create_task(self.store.listen(self.wake), name="stepstone-listen"))
         self._tasks.append(asyncio.create_task(retention.run_forever(self.executor), name="stepstone-retention"))
+        self._tasks.append(asyncio.create_task(self.bulk.run_forever(), name="stepstone-bulk"))
         self.ready = True
 
     async def stop(self) -> None:
@@ -205,20 +215,26 @@ class Engine:
         run, _ = await self.executor.transact(cancel)
         return run
 
-    async def rerun(self, run_id: str) -> RunRecord:
-        def rerun(work: Work) -> RunRecord:
-            run = work.runs.lock_run(run_id)
-            if run is None:
-                raise RunNotFoundError(run_id)
-            fn = work.catalog().get(run.function_id)
-            if fn is None:
-                raise RunNotFoundError(f"function {run.function_slug} is no longer registered")
-            events = work.events.get_events_by_seq(work.runs.run_event_seqs(run.id))
-            return flow.start(work, fn, events, original_run_id=run.id)  # Skipped if its singleton key is held
+    async def rerun(self, run_id: str, from_step: reruns.FromStep | None = None) -> RunRecord:
+        """Start a new run with the events of `run_id`, from the start or from a step (`execution.reruns`).
 
-        run, _ = await self.executor.transact(rerun)
+        Raises `RunNotFoundError`, or `reruns.RerunError` for a step the run does not have.
+        """
+        try:
+            run, _ = await self.executor.transact(lambda work: reruns.rerun(work, run_id, from_step))
+        except reruns.RunGoneError as err:
+            raise RunNotFoundError(str(err)) from err
         self.wake()
         return run
+
+    async def start_bulk_job(self, request: bulk.BulkRequest) -> BulkJobRecord:
+        """Store a bulk cancellation or replay and start working it in the background (`execution.bulk`).
+
+        Raises `bulk.BulkTargetError` for an unknown app or function.
+        """
+        job, _ = await self.executor.transact(lambda work: bulk.create(work, request))
+        self.bulk.wake()
+        return job
 
     async def invoke(self, function_id: str, data: dict[str, Any]) -> tuple[Invocation, Callable[[], Awaitable[None]]]:
         """Start a run of a function by its id (as registered), through flow control as any event would.

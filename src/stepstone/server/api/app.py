@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepstone.protocol import headers as h
-from stepstone.server.api import dashboard, errors, events, hot, register, rest, sdk, system
+from stepstone.server.api import audit, bulk, dashboard, errors, events, hot, register, rest, sdk, system
 from stepstone.server.api.common import redact_path
 from stepstone.server.engine import Engine
 
@@ -125,6 +125,8 @@ def create_app(engine: Engine, *, manage_engine: bool = False, release_all_lease
         hot.declare(app, route)
     for router in (register.router, sdk.router, rest.router, system.router):
         app.include_router(router)
+    for router in (rest.router_v2, bulk.router, audit.router):  # reruns (v2), bulk actions, the audit log
+        app.include_router(router)
     dashboard.install(app, engine)  # the pages at `/` (unless settings.dashboard is off)
     errors.install(app)
 
@@ -139,6 +141,7 @@ def create_app(engine: Engine, *, manage_engine: bool = False, release_all_lease
 
     app.openapi = openapi  # type: ignore[method-assign]
     # Middleware added last runs first: the access log, then the hot router, then the routes above.
+    app.add_middleware(audit.AuditLog, engine=engine)  # records the audited routes' answers (`api.audit`)
     app.add_middleware(hot.HotRouter, engine=engine, routes=HOT_ROUTES)
     app.add_middleware(ServerKindAndAccessLog, engine=engine)
     return app

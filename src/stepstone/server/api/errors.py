@@ -12,6 +12,8 @@ would pick), with the API's error body `{"error": ..., "status": ...}`:
 | `UnstorableValueError`    | 400                 | `invalid request: a value cannot be stored: ...`     |
 | `RunNotFoundError`        | 404                 | `run not found: <run id, or why>`                    |
 | `FunctionNotFoundError`   | 404                 | `function <id> not found (or archived): ...`         |
+| `RerunError`              | 400                 | `invalid request: <why>` (unknown step, input)       |
+| `BulkTargetError`         | 404                 | `app / function <id> not found: ...`                 |
 | `RunEndedError`           | 409                 | `run <id> has already ended`                         |
 | `SyncError`               | 422                 | `the app did not sync: <why>`                        |
 | any other `Exception`     | 500                 | `internal error: ...` (logged, traceback included)   |
@@ -35,6 +37,8 @@ from starlette.responses import Response
 
 from stepstone.server.api.common import JSONAnswer, error, redact_path
 from stepstone.server.engine import FunctionNotFoundError, RunEndedError, RunNotFoundError, SyncError
+from stepstone.server.execution.bulk import BulkTargetError
+from stepstone.server.execution.reruns import RerunError
 from stepstone.server.store.base import UnstorableValueError
 
 log = logging.getLogger("stepstone.api")
@@ -68,6 +72,8 @@ ERRORS: dict[type[Exception], Callable[[Any], JSONAnswer]] = {
     UnstorableValueError: lambda exc: error(400, f"invalid request: a value cannot be stored: {exc}"),
     RunNotFoundError: lambda exc: error(404, f"run not found: {exc}"),
     FunctionNotFoundError: lambda exc: error(404, f"function {exc} not found (or archived): see GET /v1/functions"),
+    RerunError: lambda exc: error(400, f"invalid request: {exc}"),
+    BulkTargetError: lambda exc: error(404, str(exc)),
     RunEndedError: lambda exc: error(409, f"run {exc} has already ended"),
     SyncError: lambda exc: error(422, f"the app did not sync: {exc}"),
     Exception: _internal,

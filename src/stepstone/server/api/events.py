@@ -57,6 +57,12 @@ def _ids(count: int, seed_header: str | None, now_ms: int) -> list[str]:
 async def send_events(engine: Engine, event_key: str, body: bytes, headers: RawHeaders) -> JSONAnswer:
     """Store the events of one request and start their runs (the hot route `SEND_EVENTS`)."""
     auth.check_event_key(engine.settings, event_key)
+    return await accept_events(engine, body, headers)
+
+
+async def accept_events(engine: Engine, body: bytes, headers: RawHeaders) -> JSONAnswer:
+    """Validate and store the events of a request body, answered as the event API answers (the caller checked
+    who may send): `POST /e/{key}` and the REST API's `POST /v1/events` share it."""
     limits = engine.settings.limits
     if len(body) > limits.max_request_bytes:
         return error(413, f"the request is over {limits.max_request_bytes} bytes", ids=[])
@@ -100,6 +106,18 @@ async def send_events(engine: Engine, event_key: str, body: bytes, headers: RawH
         # sent): the sender's `send` returns before the functions it triggered start.
         answer.background = BackgroundTask(dispatch)
     return answer
+
+
+def names_of(body: bytes, most: int = 10) -> str:
+    """The distinct event names in a request body, for the audit log (never the data); "" if unreadable."""
+    try:
+        parsed: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    raw = parsed if isinstance(parsed, list) else [parsed]
+    names = dict.fromkeys(str(item["name"])[:200] for item in raw if isinstance(item, dict) and "name" in item)
+    shown = list(names)[:most]
+    return ",".join(shown) + (",..." if len(names) > most else "")
 
 
 SEND_EVENTS = HotRoute(

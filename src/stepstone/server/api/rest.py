@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from stepstone.server.api import auth, views
+from stepstone.server.api import auth, reruns, views
+from stepstone.server.api import events as event_api
 from stepstone.server.api.common import JSONAnswer, engine_of, error
 from stepstone.server.api.errors import APIError
 from stepstone.server.apps.syncer import normalize_url
@@ -40,6 +41,7 @@ _MAX_SEQ = 2**63 - 1
 _SEQ = re.compile(r"[0-9]{1,19}")
 _RUN_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a ULID, as the engine makes them
 _CHANGE = re.compile(r"([0-9]{1,19}):([0-9A-HJKMNP-TV-Z]{26})")
+EVENTS_BODY = event_api.SEND_EVENTS.request_body
 _BAD_CURSOR = "invalid cursor: pass back the `cursor` of the previous answer unchanged, or none to start"
 EVENTS_CURSOR = "the `cursor` of the previous page, unchanged (absent or empty: the first page; anything else: 400)"
 RUNS_CURSOR = EVENTS_CURSOR
@@ -90,6 +92,22 @@ async def list_events(
     records = await engine_of(request).store.read(lambda tx: tx.list_events(name=name, cursor=after, limit=limit))
     next_cursor = records[-1].seq if len(records) == limit else None
     return JSONAnswer({"data": [views.event(record) for record in records], "cursor": next_cursor})
+
+
+@router.post(
+    "/events",
+    summary="Send one event or a list of events, authenticated as the REST API",
+    description="The same body and answer as the event API `POST /e/{event_key}` (one event or a list; "
+    '`{"ids": [...], "status": 200}`), without an event key: the caller is authenticated as for every REST '
+    "route (so the dashboard sends with its session). Audited.",
+    responses={200: {"description": '{"ids": [...], "status": 200}'}, 400: {}, 401: {}, 413: {}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": EVENTS_BODY}}}},
+)
+async def send_events(request: Request) -> Response:  # the body is read raw: `EVENTS_BODY` documents it
+    body = await request.body()
+    answer = await event_api.accept_events(engine_of(request), body, request.headers.raw)
+    request.state.audit_detail = event_api.names_of(body)  # the audit log keeps names and ids, never the data
+    return answer
 
 
 @router.get("/events/{event_id}", summary="One event, by the internal id the event API returned")
@@ -189,7 +207,15 @@ async def get_run(run_id: str, request: Request) -> Response:
         explained(tx, [run], now, request)
         events = tx.get_events_by_seq(tx.run_event_seqs(run_id))
         attempts, retries = tx.list_attempts(run_id), tx.pending_retries(run_id)
-        return views.run(run, events=events, steps=tx.list_steps(run_id), attempts=attempts, retries=retries)
+        return views.run(
+            run,
+            events=events,
+            steps=tx.list_steps(run_id),
+            attempts=attempts,
+            retries=retries,
+            reruns=tx.reruns_of(run_id),
+            replay_id=tx.replay_of(run_id),
+        )
 
     view = await engine_of(request).store.read(read)
     if view is None:
@@ -203,10 +229,20 @@ async def cancel_run(run_id: str, request: Request) -> Response:
     return JSONAnswer({"data": views.run(run)})
 
 
-@router.post("/runs/{run_id}/rerun", summary="Start a new run of the same function with the same events")
-async def rerun(run_id: str, request: Request) -> Response:
-    run = await engine_of(request).rerun(run_id)  # RunNotFoundError: 404
-    return JSONAnswer({"data": views.run(run)})
+@router.post("/runs/{run_id}/rerun", summary=reruns.SUMMARY, description=reruns.DESCRIPTION, responses=reruns.RESPONSES)
+async def rerun(run_id: str, request: Request, body: reruns.RerunBody | None = None) -> Response:
+    return await reruns.start_rerun(run_id, body, request)
+
+
+# Inngest's REST v2 takes the same body (`fromStep`); one route, answered as v1 answers.
+router_v2 = APIRouter(prefix="/v2", tags=["rest"], dependencies=router.dependencies)
+
+
+@router_v2.post(
+    "/runs/{run_id}/rerun", summary=reruns.SUMMARY, description=reruns.DESCRIPTION, responses=reruns.RESPONSES
+)
+async def rerun_v2(run_id: str, request: Request, body: reruns.RerunBody | None = None) -> Response:
+    return await reruns.start_rerun(run_id, body, request)
 
 
 @router.get("/apps", summary="Registered apps")

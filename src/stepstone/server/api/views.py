@@ -8,6 +8,7 @@ import orjson
 
 from stepstone.protocol import durations
 from stepstone.server.core.clock import to_datetime
+from stepstone.server.execution import reruns
 from stepstone.server.store.records import (
     AppRecord,
     AttemptRecord,
@@ -59,6 +60,7 @@ def step(record: StepRecord) -> dict[str, Any]:
     output, error = _memo_parts(record)
     return {
         "id": record.user_id,
+        "display_id": reruns.display_id(record),  # `id:n` for the n-th repeat: what a rerun from a step takes
         "hashed_id": record.hashed_id,
         "index": record.index,
         "op": record.op,
@@ -93,9 +95,12 @@ def run(
     steps: list[StepRecord] | None = None,
     attempts: list[AttemptRecord] | None = None,
     retries: dict[str, int] | None = None,
+    reruns: list[str] | None = None,
+    replay_id: str | None = None,
 ) -> dict[str, Any]:
     """A run; with `attempts`, its failed attempts and `next_attempt_at` (from `retries`: when the
-    retries pending, by hashed step id, are due; see `Tx.pending_retries`)."""
+    retries pending, by hashed step id, are due; see `Tx.pending_retries`); with `reruns`, the runs started
+    again from it and the replay that started it (`replay_id`)."""
     view: dict[str, Any] = {
         "run_id": record.id,
         "function_id": record.function_slug,
@@ -126,6 +131,9 @@ def run(
             for position, item in enumerate(attempts)
         ]
         view["next_attempt_at"] = iso(min(due.values())) if due else None
+    if reruns is not None:
+        view["reruns"] = reruns
+        view["replay_id"] = replay_id
     return view
 
 

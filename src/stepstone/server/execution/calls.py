@@ -36,6 +36,8 @@ def build_body(plan: CallPlan, item: QueueItemRecord, settings: EngineSettings) 
     run = plan.run
     events = [text.encode() for text in plan.events_json]
     memos = [orjson.dumps(hashed) + b":" + memo.encode() for hashed, memo in plan.memos]
+    # A step a rerun gave a new input: the TypeScript SDK runs it with that input (not in the stack: not done).
+    memos += [orjson.dumps(hashed) + b':{"input":' + given.encode() + b"}" for hashed, given in plan.inputs.items()]
     stack = [hashed for hashed, _ in plan.memos]
     size = sum(map(len, events)) * 2 + sum(map(len, memos))
     use_api = size > settings.limits.max_call_body_bytes

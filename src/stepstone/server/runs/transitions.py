@@ -7,7 +7,7 @@ dropped, so a step's outcome is stored once even when two workers called the app
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -58,6 +58,8 @@ class CallPlan:
     events_json: list[str]
     memos: list[tuple[str, str]]
     dispatch_seq: int  # events stored after this may satisfy a wait the call reports
+    # Inputs a rerun from a step gave steps not finished yet (hashed id -> JSON array), sent as `{"input": ...}`.
+    inputs: dict[str, str] = field(default_factory=dict)
 
 
 def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
@@ -76,9 +78,11 @@ def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
     if run.status == RunStatus.QUEUED:
         lifecycle.mark_started(work, run, fn)
     events = work.events.get_events_by_seq(work.runs.run_event_seqs(run.id))
-    return CallPlan(
-        run, fn, [event.payload_json for event in events], work.runs.step_memos(run.id), work.events.last_event_seq()
-    )
+    memos = work.runs.step_memos(run.id)
+    inputs = work.runs.step_inputs(run.id) if run.original_run_id else {}  # only a rerun from a step has any
+    for hashed, _ in memos:
+        inputs.pop(hashed, None)
+    return CallPlan(run, fn, [event.payload_json for event in events], memos, work.events.last_event_seq(), inputs)
 
 
 def fail_run(work: Work, run: RunRecord, name: str, message: str) -> None:

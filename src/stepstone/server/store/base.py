@@ -21,7 +21,9 @@ from stepstone.server.store.migrations import SchemaStatus
 from stepstone.server.store.records import (
     AppRecord,
     AttemptRecord,
+    AuditRecord,
     BatchRecord,
+    BulkJobRecord,
     DebounceRecord,
     EventRecord,
     FunctionRecord,
@@ -156,6 +158,43 @@ class RunsTx(Protocol):
 
     def pending_retries(self, run_id: str) -> dict[str, int]:
         """When the run's next attempts are due, by the hashed step id they retry ("" for the function)."""
+
+    def reruns_of(self, run_id: str) -> list[str]:
+        """Ids of the runs started again from this one (`original_run_id`), oldest first."""
+
+    def put_step_input(self, run_id: str, hashed_id: str, input_json: str) -> None:
+        """Give a run's step an input to run with instead of its own (a rerun from that step)."""
+
+    def step_inputs(self, run_id: str) -> dict[str, str]:
+        """The inputs given to a run's steps (`put_step_input`), by hashed step id."""
+
+    def insert_bulk_job(self, job: BulkJobRecord) -> None:
+        """Store a new bulk cancellation or replay."""
+
+    def get_bulk_job(self, job_id: str) -> BulkJobRecord | None:
+        """A bulk job by id."""
+
+    def lock_bulk_job(self, job_id: str) -> BulkJobRecord | None:
+        """A bulk job by id, locked until the transaction ends; None when missing or locked by another."""
+
+    def update_bulk_job(self, job: BulkJobRecord) -> None:
+        """Write back a bulk job's cursor, counts and `done_at`."""
+
+    def list_bulk_jobs(self, kind: str, *, cursor: str | None, limit: int) -> list[BulkJobRecord]:
+        """Bulk jobs of one kind, newest first, after `cursor` (the last id of the previous page)."""
+
+    def open_bulk_jobs(self, limit: int) -> list[str]:
+        """Ids of bulk jobs not done yet, oldest first."""
+
+    def claim_replay(self, replay_id: str, original_run_id: str, run_id: str) -> bool:
+        """Record that a replay started `run_id` from `original_run_id`; False (nothing written) when
+        that replay already started a run from it."""
+
+    def replay_of(self, run_id: str) -> str | None:
+        """The replay that started this run, if any."""
+
+    def bulk_scan_runs(self, function_slug: str, *, cursor: str, until: str, limit: int) -> list[RunRecord]:
+        """A function's runs with `cursor` < id < `until`, oldest first (a bulk job's next batch)."""
 
 
 class QueueTx(Protocol):
@@ -340,7 +379,15 @@ class SettingsTx(Protocol):
         """Write a setting."""
 
 
-class Tx(AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, LocksTx, FlowTx, RetentionTx, SettingsTx, Protocol):
+class AuditTx(Protocol):
+    def insert_audit(self, record: AuditRecord) -> None:
+        """Record an action taken through the REST API."""
+
+    def list_audit(self, *, cursor: str | None, limit: int) -> list[AuditRecord]:
+        """Audit records, newest first, after `cursor` (the last id of the previous page)."""
+
+
+class Tx(AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, LocksTx, FlowTx, RetentionTx, SettingsTx, AuditTx, Protocol):
     """Everything a transaction script may do."""
 
 

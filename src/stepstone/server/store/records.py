@@ -303,3 +303,52 @@ class RunQuery:
     limit: int = 50
     newest_first: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class BulkKind(enum.StrEnum):
+    """What a bulk job does to each run it matches."""
+
+    CANCEL = "cancel"
+    REPLAY = "replay"
+
+
+@dataclass(slots=True)
+class BulkJobRecord:
+    """A bulk cancellation or replay of one function's runs created in a time range, worked in batches.
+
+    `cursor` is the last run id looked at (runs are scanned by id, oldest first); `matched` counts the runs
+    that met the filters, `acted` those cancelled or replayed; `done_at` is set once every run was looked at.
+    """
+
+    id: str
+    kind: BulkKind
+    app_id: str  # as the request named it
+    function_id: str  # the function's uuid
+    function_slug: str
+    started_after: int | None
+    started_before: int
+    expression: str | None
+    statuses_json: str
+    cursor: str
+    matched: int
+    acted: int
+    created_at: int
+    done_at: int | None = None
+
+    @property
+    def statuses(self) -> list[str]:
+        value: list[str] = orjson.loads(self.statuses_json)
+        return value
+
+
+@dataclass(slots=True)
+class AuditRecord:
+    """One action taken through the REST API: who, what, on what, when, and how it ended."""
+
+    id: str
+    at: int
+    actor: str
+    action: str
+    target: str
+    status: int
+    result: str

@@ -8,6 +8,8 @@ from typing import Any
 from stepstone.server.store.records import (
     AppRecord,
     AttemptRecord,
+    BulkJobRecord,
+    BulkKind,
     EventRecord,
     FunctionRecord,
     ItemKind,
@@ -220,3 +222,16 @@ def attempt_params(record: AttemptRecord) -> dict[str, Any]:
 
 def skip(row: Row) -> SkipRecord:
     return SkipRecord(*row)
+
+
+def bulk_job(row: Row) -> BulkJobRecord:
+    values = list(row)
+    values[1] = BulkKind(values[1])
+    return BulkJobRecord(*values)
+
+
+def bulk_job_params(record: BulkJobRecord) -> dict[str, Any]:
+    params = asdict(record)
+    params["kind"] = str(record.kind)
+    params["statuses"] = params.pop("statuses_json")
+    return params

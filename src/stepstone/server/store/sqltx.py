@@ -15,7 +15,9 @@ from stepstone.server.store import rows
 from stepstone.server.store.records import (
     AppRecord,
     AttemptRecord,
+    AuditRecord,
     BatchRecord,
+    BulkJobRecord,
     DebounceRecord,
     EventRecord,
     FunctionRecord,
@@ -235,6 +237,56 @@ class SqlTx:
             key = step if attempt > 0 else ""  # an unreachable app's retry is recorded for the function
             due[key] = min(run_at, due.get(key, run_at))
         return due
+
+    def reruns_of(self, run_id: str) -> list[str]:
+        return [str(row[0]) for row in self._all("reruns_of", {"run_id": run_id})]
+
+    def put_step_input(self, run_id: str, hashed_id: str, input_json: str) -> None:
+        self._run("put_step_input", {"run_id": run_id, "hashed_id": hashed_id, "input": input_json})
+
+    def step_inputs(self, run_id: str) -> dict[str, str]:
+        return {str(row[0]): str(row[1]) for row in self._all("step_inputs", {"run_id": run_id})}
+
+    def insert_bulk_job(self, job: BulkJobRecord) -> None:
+        self._run("insert_bulk_job", rows.bulk_job_params(job))
+
+    def get_bulk_job(self, job_id: str) -> BulkJobRecord | None:
+        row = self._one("get_bulk_job", {"id": job_id})
+        return rows.bulk_job(row) if row else None
+
+    def lock_bulk_job(self, job_id: str) -> BulkJobRecord | None:
+        row = self._one("lock_bulk_job", {"id": job_id})
+        return rows.bulk_job(row) if row else None
+
+    def update_bulk_job(self, job: BulkJobRecord) -> None:
+        params = {"id": job.id, "cursor": job.cursor, "matched": job.matched, "acted": job.acted}
+        params["done_at"] = job.done_at
+        self._run("update_bulk_job", params)
+
+    def list_bulk_jobs(self, kind: str, *, cursor: str | None, limit: int) -> list[BulkJobRecord]:
+        params: dict[str, object] = {"kind": kind, "cursor": cursor, "limit": limit}
+        return [rows.bulk_job(row) for row in self._all("list_bulk_jobs", params)]
+
+    def open_bulk_jobs(self, limit: int) -> list[str]:
+        return [str(row[0]) for row in self._all("open_bulk_jobs", {"limit": limit})]
+
+    def bulk_scan_runs(self, function_slug: str, *, cursor: str, until: str, limit: int) -> list[RunRecord]:
+        params: dict[str, object] = {"function_slug": function_slug, "cursor": cursor, "until": until, "limit": limit}
+        return [rows.run(row) for row in self._all("bulk_scan_runs", params)]
+
+    def claim_replay(self, replay_id: str, original_run_id: str, run_id: str) -> bool:
+        params = {"replay_id": replay_id, "original_run_id": original_run_id, "run_id": run_id}
+        return self._run("claim_replay", params) > 0
+
+    def replay_of(self, run_id: str) -> str | None:
+        row = self._one("replay_of", {"run_id": run_id})
+        return str(row[0]) if row else None
+
+    def insert_audit(self, record: AuditRecord) -> None:
+        self._run("insert_audit", asdict(record))
+
+    def list_audit(self, *, cursor: str | None, limit: int) -> list[AuditRecord]:
+        return [AuditRecord(*row) for row in self._all("list_audit", {"cursor": cursor, "limit": limit})]
 
     # queue
     def enqueue(self, item: QueueItemRecord) -> bool:

@@ -179,6 +179,66 @@ SELECT run_id, step_id, attempt, error, at, user_id FROM attempts WHERE run_id =
 SELECT attempt_step, attempt, run_at FROM queue
 WHERE run_id = %(run_id)s AND kind = 'call' AND lease_owner IS NULL AND (attempt > 0 OR payload <> '{}')
 
+-- reruns_of --
+SELECT id FROM runs WHERE original_run_id = %(run_id)s ORDER BY id
+
+-- put_step_input --
+INSERT INTO step_inputs (run_id, hashed_id, input) VALUES (%(run_id)s, %(hashed_id)s, %(input)s)
+ON CONFLICT (run_id, hashed_id) DO UPDATE SET input = excluded.input
+
+-- step_inputs --
+SELECT hashed_id, input FROM step_inputs WHERE run_id = %(run_id)s
+
+-- insert_bulk_job --
+INSERT INTO bulk_jobs (id, kind, app_id, function_id, function_slug, started_after, started_before, expression,
+    statuses, cursor, matched, acted, created_at, done_at)
+VALUES (%(id)s, %(kind)s, %(app_id)s, %(function_id)s, %(function_slug)s, %(started_after)s, %(started_before)s, %(expression)s,
+    %(statuses)s, %(cursor)s, %(matched)s, %(acted)s, %(created_at)s, %(done_at)s)
+
+-- get_bulk_job --
+SELECT id, kind, app_id, function_id, function_slug, started_after, started_before, expression, statuses, cursor,
+    matched, acted, created_at, done_at
+FROM bulk_jobs WHERE id = %(id)s
+
+-- lock_bulk_job --
+-- One engine works a job at a time: another engine's batch skips a job locked by this one.
+SELECT id, kind, app_id, function_id, function_slug, started_after, started_before, expression, statuses, cursor,
+    matched, acted, created_at, done_at
+FROM bulk_jobs WHERE id = %(id)s FOR UPDATE SKIP LOCKED
+
+-- update_bulk_job --
+UPDATE bulk_jobs SET cursor = %(cursor)s, matched = %(matched)s, acted = %(acted)s, done_at = %(done_at)s WHERE id = %(id)s
+
+-- list_bulk_jobs --
+SELECT id, kind, app_id, function_id, function_slug, started_after, started_before, expression, statuses, cursor,
+    matched, acted, created_at, done_at
+FROM bulk_jobs WHERE kind = %(kind)s AND (%(cursor)s::text IS NULL OR id < %(cursor)s::text) ORDER BY id DESC LIMIT %(limit)s
+
+-- open_bulk_jobs --
+SELECT id FROM bulk_jobs WHERE done_at IS NULL ORDER BY id LIMIT %(limit)s
+
+-- bulk_scan_runs --
+-- A function's runs after the cursor, oldest first, up to the last id a job may reach (an index range scan).
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending, constraints, change_seq
+FROM runs WHERE function_slug = %(function_slug)s AND id > %(cursor)s AND id < %(until)s ORDER BY id LIMIT %(limit)s
+
+-- claim_replay --
+INSERT INTO replay_runs (replay_id, original_run_id, run_id) VALUES (%(replay_id)s, %(original_run_id)s, %(run_id)s)
+ON CONFLICT (replay_id, original_run_id) DO NOTHING
+
+-- replay_of --
+SELECT replay_id FROM replay_runs WHERE run_id = %(run_id)s
+
+-- insert_audit --
+INSERT INTO audit_log (id, at, actor, action, target, status, result)
+VALUES (%(id)s, %(at)s, %(actor)s, %(action)s, %(target)s, %(status)s, %(result)s)
+
+-- list_audit --
+SELECT id, at, actor, action, target, status, result FROM audit_log
+WHERE (%(cursor)s::text IS NULL OR id < %(cursor)s::text) ORDER BY id DESC LIMIT %(limit)s
+
 -- enqueue --
 INSERT INTO queue (id, kind, run_id, function_id, target, payload, run_at, priority, constraints, attempt,
     attempt_step, generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1,

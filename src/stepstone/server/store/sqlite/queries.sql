@@ -176,6 +176,66 @@ SELECT run_id, step_id, attempt, error, at, user_id FROM attempts WHERE run_id =
 SELECT attempt_step, attempt, run_at FROM queue
 WHERE run_id = :run_id AND kind = 'call' AND lease_owner IS NULL AND (attempt > 0 OR payload <> '{}')
 
+-- reruns_of --
+SELECT id FROM runs WHERE original_run_id = :run_id ORDER BY id
+
+-- put_step_input --
+INSERT INTO step_inputs (run_id, hashed_id, input) VALUES (:run_id, :hashed_id, :input)
+ON CONFLICT (run_id, hashed_id) DO UPDATE SET input = excluded.input
+
+-- step_inputs --
+SELECT hashed_id, input FROM step_inputs WHERE run_id = :run_id
+
+-- insert_bulk_job --
+INSERT INTO bulk_jobs (id, kind, app_id, function_id, function_slug, started_after, started_before, expression,
+    statuses, cursor, matched, acted, created_at, done_at)
+VALUES (:id, :kind, :app_id, :function_id, :function_slug, :started_after, :started_before, :expression,
+    :statuses, :cursor, :matched, :acted, :created_at, :done_at)
+
+-- get_bulk_job --
+SELECT id, kind, app_id, function_id, function_slug, started_after, started_before, expression, statuses, cursor,
+    matched, acted, created_at, done_at
+FROM bulk_jobs WHERE id = :id
+
+-- lock_bulk_job --
+-- The single writer already serializes transactions: one engine works a job at a time.
+SELECT id, kind, app_id, function_id, function_slug, started_after, started_before, expression, statuses, cursor,
+    matched, acted, created_at, done_at
+FROM bulk_jobs WHERE id = :id
+
+-- update_bulk_job --
+UPDATE bulk_jobs SET cursor = :cursor, matched = :matched, acted = :acted, done_at = :done_at WHERE id = :id
+
+-- list_bulk_jobs --
+SELECT id, kind, app_id, function_id, function_slug, started_after, started_before, expression, statuses, cursor,
+    matched, acted, created_at, done_at
+FROM bulk_jobs WHERE kind = :kind AND (:cursor IS NULL OR id < :cursor) ORDER BY id DESC LIMIT :limit
+
+-- open_bulk_jobs --
+SELECT id FROM bulk_jobs WHERE done_at IS NULL ORDER BY id LIMIT :limit
+
+-- bulk_scan_runs --
+-- A function's runs after the cursor, oldest first, up to the last id a job may reach (an index range scan).
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending, constraints, change_seq
+FROM runs WHERE function_slug = :function_slug AND id > :cursor AND id < :until ORDER BY id LIMIT :limit
+
+-- claim_replay --
+INSERT INTO replay_runs (replay_id, original_run_id, run_id) VALUES (:replay_id, :original_run_id, :run_id)
+ON CONFLICT (replay_id, original_run_id) DO NOTHING
+
+-- replay_of --
+SELECT replay_id FROM replay_runs WHERE run_id = :run_id
+
+-- insert_audit --
+INSERT INTO audit_log (id, at, actor, action, target, status, result)
+VALUES (:id, :at, :actor, :action, :target, :status, :result)
+
+-- list_audit --
+SELECT id, at, actor, action, target, status, result FROM audit_log
+WHERE (:cursor IS NULL OR id < :cursor) ORDER BY id DESC LIMIT :limit
+
 -- enqueue --
 INSERT INTO queue (id, kind, run_id, function_id, target, payload, run_at, priority, constraints, attempt,
     attempt_step, generation, lease_owner, lease_expires_at, job_key, created_at, partition, score, ckey1, climit1,
