@@ -63,7 +63,7 @@ def find_function(work: Work, app_id: str, function_id: str) -> FunctionRecord:
     if app is None:
         raise BulkTargetError(f"app {app_id!r} not found: see GET /v1/apps")
     for fn in work.apps.list_functions():
-        if fn.app_id == app.id and function_id in (fn.slug, f"{app.name}-{function_id}"):
+        if fn.app_id == app.id and fn.slug in (function_id, f"{app.name}-{function_id}"):
             return fn
     raise BulkTargetError(f"function {function_id!r} of app {app.name!r} not found (or archived): see /v1/functions")
 
