@@ -5,8 +5,9 @@ audit code. For each audited request it records who (`request.state.actor`, set 
 the login, "dev" in dev mode, "api" for a key), what (the action and its target ids), when (the engine
 clock) and how it ended (the status and a short outcome: the new run's id, the job's id, or the error).
 It never records a request body: the target comes from the path and the answer, and an endpoint may
-add a short detail (`request.state.audit_detail`, e.g. the names of the events sent). `GET /v1/audit`
-lists the records, newest first.
+add a short detail (`request.state.audit_detail`, e.g. the names of the events sent). A request refused
+before it could act (401, 403) is not an action and is not recorded. `GET /v1/audit` lists the records,
+newest first.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ router = APIRouter(prefix="/v1", tags=["rest"], dependencies=rest.router.depende
 _MAX_BODY = 64 * 1024  # answers longer than this are not read for the outcome
 _MAX_TEXT = 300
 _MAX_LIMIT = 500
+_NOT_ACTIONS = (401, 403)  # a caller refused before acting (no key, no session, a cross-site request)
 Answer = dict[str, Any]
 
 
@@ -163,6 +165,8 @@ class AuditLog:
     async def record(
         self, found: tuple[AuditedRoute, dict[str, str]], state: dict[str, Any], status: int, body: bytes
     ) -> None:
+        if status in _NOT_ACTIONS:
+            return
         route, params = found
         actor = str(state.get("actor") or ("dev" if self.engine.settings.dev else "api"))
         target, result = describe(route, params, status, body, str(state.get("audit_detail") or ""))

@@ -56,5 +56,6 @@ async def start_rerun(run_id: str, body: RerunBody | None, request: Request) -> 
     if body is not None and body.from_step is not None:
         given = body.from_step.input
         from_step = FromStep(body.from_step.step_id, None if given is None else orjson.dumps(given).decode())
+        request.state.audit_detail = f"from step {from_step.step_id}" + (" with a new input" if given else "")
     run = await engine_of(request).rerun(run_id, from_step)
     return JSONAnswer({"data": views.run(run)})
