@@ -85,6 +85,13 @@ def common(func: F) -> F:
             help="Do not serve the browser dashboard at / (the REST API stays).",
         ),
         option(
+            "search-limit",
+            type=click.IntRange(1),
+            default=10_000,
+            help="Runs a search by expression (`GET /v1/runs?if=`, the dashboard's filter) scans at most, "
+            "newest first, before it answers with what it found and where it stopped.",
+        ),
+        option(
             "log-level",
             type=click.Choice(["debug", "info", "warning", "error"]),
             default="info",

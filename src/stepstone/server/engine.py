@@ -26,6 +26,7 @@ from stepstone.server.core.transport import AiohttpTransport, Transport
 from stepstone.server.execution import bulk, reruns, retention
 from stepstone.server.execution.executor import Executor
 from stepstone.server.execution.worker import Worker
+from stepstone.server.functions import control
 from stepstone.server.functions.registry import Registry
 from stepstone.server.intake import ingest
 from stepstone.server.queue.work import Work
@@ -56,6 +57,10 @@ class RunEndedError(EngineError, RuntimeError):
 
 class FunctionNotFoundError(EngineError, LookupError):
     """No active function has this id."""
+
+
+class AppNotFoundError(EngineError, LookupError):
+    """No listed app has this id or name."""
 
 
 class SyncError(EngineError, RuntimeError):
@@ -262,6 +267,33 @@ class Engine:
         )
 
         return found, self._dispatcher(handed)
+
+    async def pause_function(self, function_id: str, *, paused: bool) -> FunctionRecord:
+        """Pause (or resume) a function by slug or id (`functions.control`); raises `FunctionNotFoundError`."""
+
+        def switch(work: Work) -> FunctionRecord:
+            fn = control.pause(work.tx, function_id, work.now) if paused else control.resume(work.tx, function_id)
+            if fn is None:
+                raise FunctionNotFoundError(function_id)
+            work.catalog()  # this process sees the change at once
+            return fn
+
+        fn, _ = await self.executor.transact(switch)
+        if not paused:
+            self.wake()
+        return fn
+
+    async def remove_app(self, app_id: str) -> AppRecord:
+        """Archive an app's functions and hide the app until it syncs again; raises `AppNotFoundError`."""
+
+        def remove(work: Work) -> AppRecord:
+            app = control.remove_app(work.tx, app_id, work.now)
+            if app is None:
+                raise AppNotFoundError(app_id)
+            return app
+
+        app, _ = await self.executor.transact(remove)
+        return app
 
     async def sync_app(self, url: str, *, timeout: float = 10.0) -> tuple[AppRecord, list[FunctionRecord]]:
         """Sync the app served at `url` now (the PUT an `-u` URL gets) and return it once it registered.

@@ -12,10 +12,13 @@ would pick), with the API's error body `{"error": ..., "status": ...}`:
 | `UnstorableValueError`    | 400                 | `invalid request: a value cannot be stored: ...`     |
 | `RunNotFoundError`        | 404                 | `run not found: <run id, or why>`                    |
 | `FunctionNotFoundError`   | 404                 | `function <id> not found (or archived): ...`         |
+| `AppNotFoundError`        | 404                 | `app <id> not found: ...`                            |
 | `RerunError`              | 400                 | `invalid request: <why>` (unknown step, input)       |
 | `BulkTargetError`         | 404                 | `app / function <id> not found: ...`                 |
 | `RunEndedError`           | 409                 | `run <id> has already ended`                         |
 | `SyncError`               | 422                 | `the app did not sync: <why>`                        |
+| `StoreUnavailable`        | 503                 | `the database cannot serve now: <why>; try again...` |
+| `SchemaError`             | 503                 | `the database schema does not match ...: <why>`      |
 | any other `Exception`     | 500                 | `internal error: ...` (logged, traceback included)   |
 
 The hot router calls `answer` itself; `install` registers the same rows as the framework's
@@ -36,10 +39,16 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from stepstone.server.api.common import JSONAnswer, error, redact_path
-from stepstone.server.engine import FunctionNotFoundError, RunEndedError, RunNotFoundError, SyncError
+from stepstone.server.engine import (
+    AppNotFoundError,
+    FunctionNotFoundError,
+    RunEndedError,
+    RunNotFoundError,
+    SyncError,
+)
 from stepstone.server.execution.bulk import BulkTargetError
 from stepstone.server.execution.reruns import RerunError
-from stepstone.server.store.base import UnstorableValueError
+from stepstone.server.store.base import SchemaError, StoreUnavailable, UnstorableValueError
 
 log = logging.getLogger("stepstone.api")
 INTERNAL = "internal error: the engine logged the details"
@@ -72,10 +81,13 @@ ERRORS: dict[type[Exception], Callable[[Any], JSONAnswer]] = {
     UnstorableValueError: lambda exc: error(400, f"invalid request: a value cannot be stored: {exc}"),
     RunNotFoundError: lambda exc: error(404, f"run not found: {exc}"),
     FunctionNotFoundError: lambda exc: error(404, f"function {exc} not found (or archived): see GET /v1/functions"),
+    AppNotFoundError: lambda exc: error(404, f"app {exc} not found: see GET /v1/apps"),
     RerunError: lambda exc: error(400, f"invalid request: {exc}"),
     BulkTargetError: lambda exc: error(404, str(exc)),
     RunEndedError: lambda exc: error(409, f"run {exc} has already ended"),
     SyncError: lambda exc: error(422, f"the app did not sync: {exc}"),
+    StoreUnavailable: lambda exc: error(503, f"the database cannot serve now: {exc}; try again in a moment"),
+    SchemaError: lambda exc: error(503, f"the database schema does not match this engine: {exc}"),
     Exception: _internal,
 }
 
@@ -85,6 +97,8 @@ def answer(exc: Exception, method: str, path: str) -> JSONAnswer:
     rule = next(ERRORS[kind] for kind in type(exc).__mro__ if kind in ERRORS)
     if rule is _internal:
         log.error("unexpected error on %s %s", method, redact_path(path), exc_info=exc, extra={"action": "http.error"})
+    elif isinstance(exc, StoreUnavailable | SchemaError):  # the store's messages hold no secret
+        log.warning("database trouble on %s %s: %s", method, redact_path(path), exc, extra={"action": "http.error"})
     return rule(exc)
 
 

@@ -6,6 +6,7 @@ one) to start; a cursor the API did not hand out is a 400, on every list.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,12 +17,15 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from stepstone.server.api import auth, reruns, views
+from stepstone.protocol import durations
+from stepstone.server.api import auth, reruns, search, views
 from stepstone.server.api import events as event_api
 from stepstone.server.api.common import JSONAnswer, engine_of, error
 from stepstone.server.api.errors import APIError
 from stepstone.server.apps.syncer import normalize_url
+from stepstone.server.core import expressions
 from stepstone.server.engine import Invocation
+from stepstone.server.functions import control, describe
 from stepstone.server.queue import queueing
 from stepstone.server.store.base import Tx
 from stepstone.server.store.records import RunQuery, RunRecord, RunStatus
@@ -34,9 +38,10 @@ async def refuse_nul(request: Request) -> None:
             raise APIError(400, "invalid request: a parameter contains a NUL character")
 
 
-router = APIRouter(prefix="/v1", tags=["rest"], dependencies=[Depends(auth.require_signing_key), Depends(refuse_nul)])
+router = APIRouter(prefix="/v1", tags=["rest"], dependencies=[Depends(auth.require_caller), Depends(refuse_nul)])
 
 _MAX_LIMIT = 500
+VERSION = importlib.metadata.version("stepstone")
 _MAX_SEQ = 2**63 - 1
 _SEQ = re.compile(r"[0-9]{1,19}")
 _RUN_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a ULID, as the engine makes them
@@ -142,31 +147,86 @@ async def event_runs(event_id: str, request: Request) -> Response:
 
 @router.get(
     "/runs",
-    summary="Runs, newest first, filtered by status and function; or, with `updated_after`, the change feed",
+    summary="Runs, newest first, filtered by status, function, app, creation time and a CEL `if`; or, with "
+    "`updated_after`, the change feed",
     description='Pages newest first with `cursor` (`{"data": [...], "cursor": next or null}`), or follows '
-    'changes oldest first with `updated_after` (`{"data": [...], "cursor": next}`). ' + FEED_CURSOR,
+    'changes oldest first with `updated_after` (`{"data": [...], "cursor": next}`). With `if`, the engine '
+    "evaluates the expression on at most `search_limit` runs (newest first from the cursor) and adds "
+    '`"search": {"scanned", "limit", "stopped"}`; `stopped` is true when it reached the limit before the page '
+    "filled: pass the `cursor` back to go on. A bad expression is a 400 saying why. " + FEED_CURSOR,
 )
 async def list_runs(
     request: Request,
     status: RunStatus | None = None,
     function_id: str | None = Query(default=None, description="the function's id as registered, e.g. `myapp-fn`"),
+    app_id: str | None = Query(default=None, description="the app's id or name (runs of its functions)"),
+    started_after: str | None = Query(default=None, description="RFC 3339: runs created at or after this time"),
+    started_before: str | None = Query(default=None, description="RFC 3339: runs created before this time"),
+    if_: str | None = Query(
+        default=None,
+        alias="if",
+        description="CEL over `event` (the trigger event: id, name, data, ts, v, user) and `output`, e.g. "
+        '`event.data.account_id == "a-1"`',
+    ),
+    search_limit: int | None = Query(
+        default=None, ge=1, le=1_000_000, description="with `if`: runs scanned at most (default: the engine's)"
+    ),
     cursor: str | None = Query(default=None, description=RUNS_CURSOR),
     updated_after: str | None = Query(default=None, description=FEED_CURSOR),
     limit: int = Query(default=50, ge=1, le=_MAX_LIMIT),
 ) -> Response:
     if updated_after is not None:
-        if cursor:
-            return error(400, "pass either `cursor` (pages) or `updated_after` (the change feed), not both")
+        if cursor or app_id or started_after or started_before or if_:
+            return error(400, "`updated_after` (the change feed) takes only `status`, `function_id` and `limit`")
         return await run_changes(request, change_cursor(updated_after), status, function_id, limit)
-    query = RunQuery(status=status, function_slug=function_id, cursor=run_cursor(cursor), limit=limit)
-    now = engine_of(request).clock.now_ms()
+    engine = engine_of(request)
+    expression = search_expression(if_)
+    query = RunQuery(
+        status=status,
+        function_slug=function_id,
+        cursor=run_cursor(cursor),
+        limit=limit,
+        created_after=query_time("started_after", started_after),
+        created_before=query_time("started_before", started_before),
+    )
+    scan_limit = search_limit or engine.settings.search_limit
+    now = engine.clock.now_ms()
 
-    def read(tx: Tx) -> list[RunRecord]:
-        return explained(tx, tx.list_runs(query), now, request)
+    def read(tx: Tx) -> search.Found:
+        if app_id:
+            app = control.find_app(tx, app_id)
+            query.app_id = app.id if app else app_id
+        if expression is not None:
+            found = search.search(tx, query, expression, scan_limit=scan_limit)
+        else:
+            records = tx.list_runs(query)
+            found = search.Found(records, records[-1].id if len(records) == limit else None, 0, stopped=False)
+        explained(tx, found.runs, now, request)
+        return found
 
-    records = await engine_of(request).store.read(read)
-    next_cursor = records[-1].id if len(records) == limit else None
-    return JSONAnswer({"data": [views.run(record) for record in records], "cursor": next_cursor})
+    found = await engine.store.read(read)
+    answer: dict[str, Any] = {"data": [views.run(record) for record in found.runs], "cursor": found.cursor}
+    if expression is not None:
+        answer["search"] = {"scanned": found.scanned, "limit": scan_limit, "stopped": found.stopped}
+    return JSONAnswer(answer)
+
+
+def search_expression(source: str | None) -> expressions.Expression | None:
+    if source is None or not source.strip():
+        return None
+    try:
+        return expressions.compile_expression(source)
+    except expressions.ExpressionError as err:
+        raise APIError(400, f"invalid `if` expression: {err}") from None
+
+
+def query_time(name: str, text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        return durations.to_millis(durations.parse_time(text))
+    except (ValueError, OverflowError) as err:
+        raise APIError(400, f"invalid `{name}`: {err}") from None
 
 
 async def run_changes(
@@ -192,7 +252,8 @@ def explained(tx: Tx, runs: list[RunRecord], now: int, request: Request) -> list
         catalog = engine_of(request).registry.catalog(tx)
         for run in waiting:
             fn = catalog.get(run.function_id)
-            run.reason = queueing.why_queued(tx, run, now=now, config=fn.config if fn else None)
+            config, paused = (fn.config, fn.paused) if fn else (None, False)
+            run.reason = queueing.why_queued(tx, run, now=now, config=config, paused=paused)
     return runs
 
 
@@ -254,13 +315,114 @@ async def list_apps(request: Request) -> Response:
     return JSONAnswer({"data": await engine_of(request).store.read(read)})
 
 
-@router.get("/functions", summary="Registered functions")
+FUNCTION = (
+    '`{"data": <function>}`: its triggers, config, `paused`, `flow` (flow control in words), `next_cron` and '
+    "`stats` (runs created in the last 24 h by status, and the failure rate)"
+)
+
+
+@router.get("/functions", summary="Registered functions, each with its flow control in words and 24 h stats")
 async def list_functions(request: Request, include_archived: bool = False) -> Response:
+    now = engine_of(request).clock.now_ms()
+
     def read(tx: Tx) -> list[dict[str, Any]]:
         names = {app.id: app.name for app in tx.list_apps()}
-        return [views.function(fn, names.get(fn.app_id)) for fn in tx.list_functions(include_archived=include_archived)]
+        counts = tx.run_counts(since=now - describe.STATS_WINDOW_MS)
+        return [
+            views.function(fn, names.get(fn.app_id), now=now, counts=counts.get(fn.slug))
+            for fn in tx.list_functions(include_archived=include_archived)
+        ]
 
     return JSONAnswer({"data": await engine_of(request).store.read(read)})
+
+
+@router.get(
+    "/functions/{function_id}",
+    summary="One function (archived ones too)",
+    description=FUNCTION + "; 404 for an unknown function.",
+    responses={200: {"description": '{"data": <function>}'}, 401: {}, 404: {}},
+)
+async def get_function(function_id: str, request: Request) -> Response:
+    now = engine_of(request).clock.now_ms()
+
+    def read(tx: Tx) -> dict[str, Any] | None:
+        fn = tx.get_function(function_id)
+        if fn is None:
+            return None
+        app = next((app for app in tx.list_apps() if app.id == fn.app_id), None)
+        counts = tx.run_counts(since=now - describe.STATS_WINDOW_MS, function_slug=fn.slug).get(fn.slug)
+        return views.function(fn, app.name if app else None, now=now, counts=counts)
+
+    view = await engine_of(request).store.read(read)
+    if view is None:
+        return error(404, f"function {function_id} not found: see GET /v1/functions")
+    return JSONAnswer({"data": view})
+
+
+async def switch_function(function_id: str, request: Request, *, paused: bool) -> Response:
+    engine = engine_of(request)
+    await engine.pause_function(function_id, paused=paused)  # FunctionNotFoundError: 404
+    return await get_function(function_id, request)
+
+
+@router.post(
+    "/functions/{function_id}/pause",
+    summary="Pause a function: it starts no runs and its queued runs wait",
+    description="Events, cron ticks and invokes that match it are stored and list it in `skipped` with the "
+    'reason "function paused"; its queued runs (and the next steps of its running runs) wait until it resumes, '
+    'each Queued run saying `reason: "function paused"`. A sync keeps the pause. ' + FUNCTION + "; 404 for an "
+    "unknown or archived function. Pausing a paused function changes nothing.",
+    responses={200: {"description": '{"data": <function>}'}, 401: {}, 404: {}},
+)
+async def pause_function(function_id: str, request: Request) -> Response:
+    return await switch_function(function_id, request, paused=True)
+
+
+@router.post(
+    "/functions/{function_id}/resume",
+    summary="Resume a paused function: its waiting runs go on, new events start runs again",
+    description=FUNCTION + "; 404 for an unknown or archived function. Resuming a running function changes nothing.",
+    responses={200: {"description": '{"data": <function>}'}, 401: {}, 404: {}},
+)
+async def resume_function(function_id: str, request: Request) -> Response:
+    return await switch_function(function_id, request, paused=False)
+
+
+@router.delete(
+    "/apps/{app_id}",
+    summary="Remove an app: archive its functions and hide it until it syncs again",
+    description='200 `{"data": <app>}` (as it was); 404 for an unknown app (by id or name). Its functions stop '
+    "triggering; a later sync of the app (`POST /v1/apps`, or the app's own) brings it and them back.",
+    responses={200: {"description": '{"data": <app>}'}, 401: {}, 404: {}},
+)
+async def remove_app(app_id: str, request: Request) -> Response:
+    engine = engine_of(request)
+    app = await engine.remove_app(app_id)  # AppNotFoundError: 404
+    functions = await engine.store.read(lambda tx: tx.list_functions(include_archived=True))
+    return JSONAnswer({"data": views.app(app, functions)})
+
+
+@router.get(
+    "/info",
+    summary="What this engine is: dev or production, version, retention, search limit, store kind",
+    responses={200: {"description": '{"data": {"mode", "version", "retention", "retention_seconds", '
+                     '"search_limit", "store"}}'}, 401: {}},
+)
+async def info(request: Request) -> Response:
+    engine = engine_of(request)
+    retention = engine.settings.retention
+    return JSONAnswer(
+        {
+            "data": {
+                "mode": "dev" if engine.settings.dev else "production",
+                "version": VERSION,
+                "retention": views.retention_words(retention) if retention else None,
+                "retention_seconds": int(retention.total_seconds()) if retention else None,
+                "search_limit": engine.settings.search_limit,
+                "store": "postgres" if "postgres" in type(engine.store).__module__ else "sqlite",
+            }
+        }
+    )
 
 
 class AppSyncRequest(BaseModel):

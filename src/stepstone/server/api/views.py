@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import orjson
 
+from stepstone.protocol import config as wire
 from stepstone.protocol import durations
 from stepstone.server.core.clock import to_datetime
 from stepstone.server.execution import reruns
+from stepstone.server.functions import describe
 from stepstone.server.store.records import (
     AppRecord,
     AttemptRecord,
@@ -160,8 +163,21 @@ def app(record: AppRecord, functions: list[FunctionRecord]) -> dict[str, Any]:
     }
 
 
-def function(record: FunctionRecord, app_name: str | None) -> dict[str, Any]:
+def retention_words(retention: timedelta) -> str:
+    """`30 days`, `1 day`, else Stepstone's duration words (`12h`)."""
+    days, rest = divmod(retention, timedelta(days=1))
+    if not rest:
+        return f"{days} day" if days == 1 else f"{days} days"
+    return durations.format_duration(retention)
+
+
+def function(
+    record: FunctionRecord, app_name: str | None, *, now: int | None = None, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """A function; `flow` in words, `next_cron` after `now` (the engine clock), `stats` of the last 24 h's `counts`."""
     config = orjson.loads(record.config_json)
+    parsed = wire.FunctionConfig.model_validate(config)
+    upcoming = describe.next_cron(parsed, to_datetime(now)) if now is not None else None
     return {
         "id": record.slug,
         "uuid": record.id,
@@ -171,5 +187,10 @@ def function(record: FunctionRecord, app_name: str | None) -> dict[str, Any]:
         "triggers": config.get("triggers", []),
         "config": config,
         "archived": record.archived_at is not None,
+        "paused": record.paused_at is not None,
+        "paused_at": iso(record.paused_at),
         "updated_at": iso(record.updated_at),
+        "flow": describe.flow(parsed),
+        "next_cron": durations.format_time(upcoming) if upcoming else None,
+        "stats": describe.stats(counts or {}),
     }

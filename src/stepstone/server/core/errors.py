@@ -23,6 +23,7 @@ a schedule or a config still catches it::
     ├── RunNotFoundError [LookupError]       engine.py              no run with this id (or its function left)
     ├── RunEndedError [RuntimeError]         engine.py              the run already ended
     ├── FunctionNotFoundError [LookupError]  engine.py              no active function with this id
+    ├── AppNotFoundError [LookupError]       engine.py              no listed app with this id or name
     ├── RunGoneError [LookupError]           execution/reruns.py    the run to rerun, or its function, is gone
     ├── RerunError [ValueError]              execution/reruns.py    a rerun from a step that cannot be made
     ├── BulkTargetError [LookupError]        execution/bulk.py      a bulk job's app or function is unknown

@@ -18,6 +18,11 @@ _PATH = re.compile(r"event\.data\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-
 _SCOPES = {"env": " across the environment", "account": " across the account"}
 
 
+def count(number: int, noun: str) -> str:
+    """`1 step`, `5 steps`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def key_words(expression: str | None) -> str:
     """` per account_id` for `event.data.account_id`, `` per `expr` `` for anything else, "" without a key."""
     if not expression:
@@ -33,12 +38,12 @@ def flow(config: wire.FunctionConfig) -> list[str]:
         batch = config.batch_events
         timeout = f", or after {batch.timeout}" if batch.timeout else ""
         condition = f" (events where `{batch.if_exp}`)" if batch.if_exp else ""
-        words.append(f"runs on batches of up to {batch.max_size} events{key_words(batch.key)}{timeout}{condition}")
+        words.append(f"runs on batches of up to {count(batch.max_size, 'event')}{key_words(batch.key)}{timeout}{condition}")
     if config.idempotency:
         words.append(f"at most 1 run per 24h{key_words(config.idempotency)} (idempotency)")
     if config.rate_limit is not None:
         rate = config.rate_limit
-        words.append(f"at most {rate.limit} runs per {rate.period}{key_words(rate.key)} (rate limit: more are skipped)")
+        words.append(f"at most {count(rate.limit, 'run')} per {rate.period}{key_words(rate.key)} (rate limit: more are skipped)")
     if config.debounce is not None:
         debounce = config.debounce
         timeout = f", at most {debounce.timeout} after the first" if debounce.timeout else ""
@@ -49,11 +54,11 @@ def flow(config: wire.FunctionConfig) -> list[str]:
     for limit in config.concurrency or []:
         if limit.limit > 0:
             scope = _SCOPES.get(limit.scope or "", "")
-            words.append(f"at most {limit.limit} steps at once{key_words(limit.key)}{scope}")
+            words.append(f"at most {count(limit.limit, 'step')} at once{key_words(limit.key)}{scope}")
     if config.throttle is not None:
         throttle = config.throttle
         burst = f", bursts of {throttle.burst} more" if throttle.burst else ""
-        words.append(f"at most {throttle.limit} runs per {throttle.period}{key_words(throttle.key)}{burst} (throttle)")
+        words.append(f"at most {count(throttle.limit, 'run')} per {throttle.period}{key_words(throttle.key)}{burst} (throttle)")
     if config.priority is not None and config.priority.run:
         words.append(f"priority: runs start earlier by `{config.priority.run}` seconds")
     for cancel in config.cancel or []:

@@ -60,6 +60,12 @@ class AppsTx(Protocol):
     def archive_functions(self, app_id: str, keep: Sequence[str], now: int) -> list[str]:
         """Archive the app's active functions whose slug is not in `keep`; return their ids."""
 
+    def set_function_paused(self, function_id: str, paused_at: int | None) -> None:
+        """Pause a function (`paused_at`, kept across syncs) or resume it (None)."""
+
+    def remove_app(self, app_id: str, now: int) -> None:
+        """Hide an app from `list_apps` until it syncs again (its next sync registers it in full)."""
+
     def functions_version(self) -> int:
         """A counter bumped by `bump_functions_version`, for caches of the function list."""
 
@@ -110,7 +116,10 @@ class RunsTx(Protocol):
         """Write back every mutable field of `run` (and stamp it changed, see `list_run_changes`)."""
 
     def list_runs(self, query: RunQuery) -> list[RunRecord]:
-        """Runs matching `query`, by id (newest first unless asked otherwise), after `cursor`."""
+        """Runs matching `query`, newest first (by id), after `cursor`."""
+
+    def search_runs(self, query: RunQuery) -> list[tuple[RunRecord, str | None]]:
+        """`list_runs`, each run with its trigger event's JSON (None if it was pruned)."""
 
     def list_run_changes(
         self, *, after: tuple[int, str], limit: int, status: str | None = None, function_slug: str | None = None
@@ -123,6 +132,9 @@ class RunsTx(Protocol):
         until every transaction that could commit behind them has ended). A run changed several times
         appears once, at its latest change.
         """
+
+    def run_counts(self, *, since: int, function_slug: str | None = None) -> dict[str, dict[str, int]]:
+        """How many runs were created at or after `since`, by function slug and status (one grouped query)."""
 
     def runs_for_event(self, internal_id: str) -> list[RunRecord]:
         """Runs whose first triggering event has this internal id."""
@@ -212,6 +224,15 @@ class QueueTx(Protocol):
 
     def lease_clock_ms(self) -> int:
         """The database's clock (unix ms): lease times are read from it, so machines' clocks may differ."""
+
+    def hold_function_calls(self, function_id: str) -> int:
+        """Hold a function's unleased calls (it was paused): out of every claim's reach, due time kept."""
+
+    def hold_item(self, item_id: str) -> None:
+        """Hold one call (of a paused function) and give up its lease."""
+
+    def release_function_calls(self, function_id: str) -> int:
+        """Give a function's held calls their due time back (it was resumed); return how many."""
 
     def notify_work(self) -> None:
         """Tell idle engine processes that work is due (delivered when the transaction commits)."""

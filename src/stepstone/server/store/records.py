@@ -89,6 +89,7 @@ class FunctionRecord:
     archived_at: int | None
     created_at: int
     updated_at: int
+    paused_at: int | None = None  # paused: starts no runs, its calls wait (kept across syncs)
 
 
 @dataclass(slots=True)
@@ -234,6 +235,7 @@ class QueueItemRecord:
 
 
 TIMERS = "~timers"
+HELD_AT = 2**62  # the `run_at` of a paused function's held call (its own due time kept in `held_run_at`)
 
 
 @dataclass(slots=True)
@@ -301,7 +303,10 @@ class RunQuery:
     function_slug: str | None = None
     cursor: str | None = None
     limit: int = 50
-    newest_first: bool = True
+    newest_first: bool = True  # the only order the stores list in
+    app_id: str | None = None  # the app's uuid
+    created_after: int | None = None  # created at or after (unix ms)
+    created_before: int | None = None  # created before (unix ms)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from stepstone.server.store import rows
 from stepstone.server.store.records import (
+    HELD_AT,
     AppRecord,
     AttemptRecord,
     AuditRecord,
@@ -30,6 +31,20 @@ from stepstone.server.store.records import (
 )
 
 _FUNCTIONS_VERSION = "functions_version"
+_MIN_TIME = -(2**62)
+_MAX_TIME = 2**62
+_ID_END = "8"  # above every ULID (they start with 0-7), in any collation
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def id_floor(millis: int) -> str:
+    """The lowest ULID made at `millis` (clamped to the ULID time range): runs made then sort at or above it."""
+    value = min(max(millis, 0), 2**48 - 1)
+    chars = []
+    for _ in range(10):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return "".join(reversed(chars)) + "0" * 16
 
 
 class Cursor(Protocol):
@@ -47,6 +62,24 @@ Execute = Callable[..., Cursor]  # (sql, params) -> a cursor with the results
 def lock_key(name: str) -> int:
     """A signed 64-bit key for an advisory lock named `name`."""
     return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _run_query_params(query: RunQuery) -> dict[str, object]:
+    if not query.newest_first:
+        raise ValueError("runs are listed newest first only")
+    # A run's id starts with its creation time (a ULID): the cursor and the time filters become one
+    # range on id, which every runs index ends with.
+    upper = id_floor(query.created_before) if query.created_before is not None else _ID_END
+    return {
+        "status": str(query.status) if query.status else None,
+        "function_slug": query.function_slug,
+        "limit": query.limit,
+        "app_id": query.app_id,
+        "created_after": query.created_after if query.created_after is not None else _MIN_TIME,
+        "created_before": query.created_before if query.created_before is not None else _MAX_TIME,
+        "id_min": id_floor(query.created_after) if query.created_after is not None else "",
+        "id_max": min(upper, query.cursor) if query.cursor else upper,
+    }
 
 
 class SqlTx:
@@ -98,6 +131,12 @@ class SqlTx:
                 self._run("archive_function", {"id": function_id, "now": now})
                 archived.append(str(function_id))
         return archived
+
+    def set_function_paused(self, function_id: str, paused_at: int | None) -> None:
+        self._run("set_function_paused", {"id": function_id, "paused_at": paused_at})
+
+    def remove_app(self, app_id: str, now: int) -> None:
+        self._run("remove_app", {"id": app_id, "now": now})
 
     def functions_version(self) -> int:
         value = self.get_setting(_FUNCTIONS_VERSION)
@@ -177,14 +216,10 @@ class SqlTx:
         self._run("update_run", params)
 
     def list_runs(self, query: RunQuery) -> list[RunRecord]:
-        params: dict[str, object] = {
-            "status": str(query.status) if query.status else None,
-            "function_slug": query.function_slug,
-            "cursor": query.cursor,
-            "newest_first": query.newest_first,
-            "limit": query.limit,
-        }
-        return [rows.run(row) for row in self._all("list_runs", params)]
+        return [rows.run(row) for row in self._all("list_runs", _run_query_params(query))]
+
+    def search_runs(self, query: RunQuery) -> list[tuple[RunRecord, str | None]]:
+        return [(rows.run(row[:-1]), row[-1]) for row in self._all("search_runs", _run_query_params(query))]
 
     def list_run_changes(
         self, *, after: tuple[int, str], limit: int, status: str | None = None, function_slug: str | None = None
@@ -197,6 +232,12 @@ class SqlTx:
             "function_slug": function_slug,
         }
         return [rows.run(row) for row in self._all("list_run_changes", params)]
+
+    def run_counts(self, *, since: int, function_slug: str | None = None) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for slug, status, count in self._all("run_counts", {"since": since, "function_slug": function_slug}):
+            counts.setdefault(str(slug), {})[str(status)] = int(count)
+        return counts
 
     def runs_for_event(self, internal_id: str) -> list[RunRecord]:
         return [rows.run(row) for row in self._all("runs_for_event", {"event_id": internal_id})]
@@ -380,6 +421,15 @@ class SqlTx:
 
     def delete_function_items(self, function_id: str, kind: str) -> None:
         self._run("delete_function_items", {"function_id": function_id, "kind": kind})
+
+    def hold_function_calls(self, function_id: str) -> int:
+        return self._run("hold_function_calls", {"function_id": function_id, "held": HELD_AT})
+
+    def hold_item(self, item_id: str) -> None:
+        self._run("hold_item", {"id": item_id, "held": HELD_AT})
+
+    def release_function_calls(self, function_id: str) -> int:
+        return self._run("release_function_calls", {"function_id": function_id})
 
     def notify_work(self) -> None:
         if not self.notified:

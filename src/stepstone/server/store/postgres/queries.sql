@@ -8,23 +8,25 @@ VALUES (%(id)s, %(name)s, %(url)s, %(sdk)s, %(framework)s, %(app_version)s, %(ch
 ON CONFLICT (name) DO UPDATE SET
     url = excluded.url, sdk = excluded.sdk, framework = excluded.framework,
     app_version = excluded.app_version, checksum = excluded.checksum, error = excluded.error,
-    synced_at = excluded.synced_at
+    synced_at = excluded.synced_at, removed_at = NULL
 
 -- list_apps --
 SELECT id, name, url, sdk, framework, app_version, checksum, error, synced_at, created_at
-FROM apps ORDER BY name
+FROM apps WHERE removed_at IS NULL ORDER BY name
 
 -- list_functions --
-SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at
+SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at, paused_at
 FROM functions WHERE archived_at IS NULL OR %(include_archived)s::boolean ORDER BY slug
 
 -- get_function --
-SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at
+SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at, paused_at
 FROM functions WHERE slug = %(key)s OR id = %(key)s
 
 -- upsert_function --
-INSERT INTO functions (id, app_id, slug, name, config, version, archived_at, created_at, updated_at)
-VALUES (%(id)s, %(app_id)s, %(slug)s, %(name)s, %(config)s, %(version)s, %(archived_at)s, %(created_at)s, %(updated_at)s)
+INSERT INTO functions (id, app_id, slug, name, config, version, archived_at, created_at, updated_at,
+    paused_at)
+VALUES (%(id)s, %(app_id)s, %(slug)s, %(name)s, %(config)s, %(version)s, %(archived_at)s, %(created_at)s, %(updated_at)s,
+    %(paused_at)s)
 ON CONFLICT (id) DO UPDATE SET
     app_id = excluded.app_id, slug = excluded.slug, name = excluded.name, config = excluded.config,
     version = excluded.version, archived_at = excluded.archived_at, updated_at = excluded.updated_at
@@ -111,15 +113,17 @@ UPDATE runs SET status = %(status)s, reason = %(reason)s, output = %(output)s, s
 WHERE id = %(id)s
 
 -- list_runs --
+-- Newest first; the cursor and the time filters are folded into the id range (run ids start with their time).
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
     pending, constraints, change_seq
 FROM runs
 WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
     AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s::text)
-    AND (%(cursor)s::text IS NULL
-         OR (CASE WHEN %(newest_first)s::boolean THEN id < %(cursor)s::text ELSE id > %(cursor)s::text END))
-ORDER BY CASE WHEN %(newest_first)s::boolean THEN id END DESC, id ASC
+    AND id >= %(id_min)s::text AND id < %(id_max)s::text
+    AND created_at >= %(created_after)s::bigint AND created_at < %(created_before)s::bigint
+    AND (%(app_id)s::text IS NULL OR function_id IN (SELECT id FROM functions WHERE app_id = %(app_id)s::text))
+ORDER BY id DESC
 LIMIT %(limit)s
 
 -- runs_for_event --
@@ -176,7 +180,7 @@ SELECT run_id, step_id, attempt, error, at, user_id FROM attempts WHERE run_id =
 
 -- pending_retries --
 -- The run's calls waiting to try again after a failed attempt (counted, or an unreachable app), unleased.
-SELECT attempt_step, attempt, run_at FROM queue
+SELECT attempt_step, attempt, coalesce(held_run_at, run_at) FROM queue
 WHERE run_id = %(run_id)s AND kind = 'call' AND lease_owner IS NULL AND (attempt > 0 OR payload <> '{}')
 
 -- reruns_of --
@@ -521,3 +525,47 @@ SELECT coalesce(max(change_seq), 0) FROM runs
 -- keep_change_floor --
 -- Transaction ids only grow: a pruned run's stamp needs no keeping.
 SELECT %(run_id)s::text
+
+-- set_function_paused --
+UPDATE functions SET paused_at = %(paused_at)s WHERE id = %(id)s
+
+-- hold_function_calls --
+-- A paused function's waiting calls keep their due time in `held_run_at` and move out of every claim's reach.
+UPDATE queue SET held_run_at = run_at, score = %(held)s - (run_at - score), run_at = %(held)s
+WHERE function_id = %(function_id)s AND kind = 'call' AND lease_owner IS NULL AND held_run_at IS NULL
+
+-- hold_item --
+-- A call of a paused function that a claim (or a retry) let through: held, and its lease given up.
+UPDATE queue SET held_run_at = run_at, score = %(held)s - (run_at - score), run_at = %(held)s,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = %(id)s AND held_run_at IS NULL
+
+-- release_function_calls --
+-- A resumed function's held calls get their due time back (their priority offset kept).
+UPDATE queue SET score = held_run_at - (run_at - score), run_at = held_run_at, held_run_at = NULL
+WHERE function_id = %(function_id)s AND held_run_at IS NOT NULL
+
+-- remove_app --
+-- Hidden until it syncs again; the checksum is forgotten so that the next sync registers it in full.
+UPDATE apps SET removed_at = %(now)s, checksum = NULL WHERE id = %(id)s
+
+-- run_counts --
+-- Runs created since a time, by function and status: an index-only scan of `runs_created`.
+SELECT function_slug, status, count(*) FROM runs
+WHERE created_at >= %(since)s AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s::text)
+GROUP BY function_slug, status
+
+-- search_runs --
+-- `list_runs` with each run's trigger event (its first receipt), for filters over the event.
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending, constraints, change_seq,
+    (SELECT payload FROM events WHERE events.internal_id = runs.event_id ORDER BY seq LIMIT 1)
+FROM runs
+WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
+    AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s::text)
+    AND id >= %(id_min)s::text AND id < %(id_max)s::text
+    AND created_at >= %(created_after)s::bigint AND created_at < %(created_before)s::bigint
+    AND (%(app_id)s::text IS NULL OR function_id IN (SELECT id FROM functions WHERE app_id = %(app_id)s::text))
+ORDER BY id DESC
+LIMIT %(limit)s

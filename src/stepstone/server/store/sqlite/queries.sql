@@ -8,23 +8,25 @@ VALUES (:id, :name, :url, :sdk, :framework, :app_version, :checksum, :error, :sy
 ON CONFLICT (name) DO UPDATE SET
     url = excluded.url, sdk = excluded.sdk, framework = excluded.framework,
     app_version = excluded.app_version, checksum = excluded.checksum, error = excluded.error,
-    synced_at = excluded.synced_at
+    synced_at = excluded.synced_at, removed_at = NULL
 
 -- list_apps --
 SELECT id, name, url, sdk, framework, app_version, checksum, error, synced_at, created_at
-FROM apps ORDER BY name
+FROM apps WHERE removed_at IS NULL ORDER BY name
 
 -- list_functions --
-SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at
+SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at, paused_at
 FROM functions WHERE archived_at IS NULL OR :include_archived ORDER BY slug
 
 -- get_function --
-SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at
+SELECT id, app_id, slug, name, config, version, archived_at, created_at, updated_at, paused_at
 FROM functions WHERE slug = :key OR id = :key
 
 -- upsert_function --
-INSERT INTO functions (id, app_id, slug, name, config, version, archived_at, created_at, updated_at)
-VALUES (:id, :app_id, :slug, :name, :config, :version, :archived_at, :created_at, :updated_at)
+INSERT INTO functions (id, app_id, slug, name, config, version, archived_at, created_at, updated_at,
+    paused_at)
+VALUES (:id, :app_id, :slug, :name, :config, :version, :archived_at, :created_at, :updated_at,
+    :paused_at)
 ON CONFLICT (id) DO UPDATE SET
     app_id = excluded.app_id, slug = excluded.slug, name = excluded.name, config = excluded.config,
     version = excluded.version, archived_at = excluded.archived_at, updated_at = excluded.updated_at
@@ -111,13 +113,16 @@ UPDATE runs SET status = :status, reason = :reason, output = :output, started_at
 WHERE id = :id
 
 -- list_runs --
+-- Newest first; the cursor and the time filters are folded into the id range (run ids start with their time).
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
     pending, constraints, change_seq
 FROM runs
 WHERE (:status IS NULL OR status = :status) AND (:function_slug IS NULL OR function_slug = :function_slug)
-    AND (:cursor IS NULL OR (CASE WHEN :newest_first THEN id < :cursor ELSE id > :cursor END))
-ORDER BY CASE WHEN :newest_first THEN id END DESC, id ASC
+    AND id >= :id_min AND id < :id_max
+    AND created_at >= :created_after AND created_at < :created_before
+    AND (:app_id IS NULL OR function_id IN (SELECT id FROM functions WHERE app_id = :app_id))
+ORDER BY id DESC
 LIMIT :limit
 
 -- runs_for_event --
@@ -173,7 +178,7 @@ SELECT run_id, step_id, attempt, error, at, user_id FROM attempts WHERE run_id =
 
 -- pending_retries --
 -- The run's calls waiting to try again after a failed attempt (counted, or an unreachable app), unleased.
-SELECT attempt_step, attempt, run_at FROM queue
+SELECT attempt_step, attempt, coalesce(held_run_at, run_at) FROM queue
 WHERE run_id = :run_id AND kind = 'call' AND lease_owner IS NULL AND (attempt > 0 OR payload <> '{}')
 
 -- reruns_of --
@@ -514,3 +519,46 @@ INSERT INTO settings (key, value)
 SELECT 'change_seq_floor', CAST(change_seq AS TEXT) FROM runs WHERE id = :run_id
 ON CONFLICT (key) DO UPDATE
 SET value = CAST(max(CAST(settings.value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)
+
+-- set_function_paused --
+UPDATE functions SET paused_at = :paused_at WHERE id = :id
+
+-- hold_function_calls --
+-- A paused function's waiting calls keep their due time in `held_run_at` and move out of every claim's reach.
+UPDATE queue SET held_run_at = run_at, score = :held - (run_at - score), run_at = :held
+WHERE function_id = :function_id AND kind = 'call' AND lease_owner IS NULL AND held_run_at IS NULL
+
+-- hold_item --
+-- A call of a paused function that a claim (or a retry) let through: held, and its lease given up.
+UPDATE queue SET held_run_at = run_at, score = :held - (run_at - score), run_at = :held,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND held_run_at IS NULL
+
+-- release_function_calls --
+-- A resumed function's held calls get their due time back (their priority offset kept).
+UPDATE queue SET score = held_run_at - (run_at - score), run_at = held_run_at, held_run_at = NULL
+WHERE function_id = :function_id AND held_run_at IS NOT NULL
+
+-- remove_app --
+-- Hidden until it syncs again; the checksum is forgotten so that the next sync registers it in full.
+UPDATE apps SET removed_at = :now, checksum = NULL WHERE id = :id
+
+-- run_counts --
+-- Runs created since a time, by function and status: an index-only scan of `runs_created`.
+SELECT function_slug, status, count(*) FROM runs
+WHERE created_at >= :since AND (:function_slug IS NULL OR function_slug = :function_slug)
+GROUP BY function_slug, status
+
+-- search_runs --
+-- `list_runs` with each run's trigger event (its first receipt), for filters over the event.
+SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
+    created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
+    pending, constraints, change_seq,
+    (SELECT payload FROM events WHERE events.internal_id = runs.event_id ORDER BY seq LIMIT 1)
+FROM runs
+WHERE (:status IS NULL OR status = :status) AND (:function_slug IS NULL OR function_slug = :function_slug)
+    AND id >= :id_min AND id < :id_max
+    AND created_at >= :created_after AND created_at < :created_before
+    AND (:app_id IS NULL OR function_id IN (SELECT id FROM functions WHERE app_id = :app_id))
+ORDER BY id DESC
+LIMIT :limit
