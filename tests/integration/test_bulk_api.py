@@ -4,6 +4,7 @@ progress, thousands of runs in batches, and never two runs for one (replay, orig
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,52 @@ async def test_bulk_batches_leave_room_for_other_requests(setup: Harness) -> Non
     answers = await asyncio.gather(*(harness.http.get("/v1/runs") for _ in range(5)))
     assert all(answer.status_code == 200 for answer in answers)
     assert (await job_done(harness, f"/v1/cancellations/{created['id']}"))["matched"] == 0
+
+
+@pytest.mark.postgres
+async def test_two_engines_share_a_job_one_batch_at_a_time_on_postgres(tmp_path: Path, postgres_dsn: str) -> None:
+    backend = {"kind": "postgres", "dsn": postgres_dsn}
+    one, two = Harness(tmp_path, backend, workers=0), Harness(tmp_path, backend, workers=0)
+    await one.start()
+    await two.start()
+    try:
+        registration = scripted_app.registration("http://127.0.0.1:9/api/inngest")
+        assert (await one.http.post("/fn/register", json=registration)).status_code == 200
+        now = one.clock.now_ms()
+        function = await one.store.read(lambda tx: tx.get_function("scripted-fn"))
+        originals = await one.store.transact(lambda tx: insert_failed_runs(tx, function, 1200, now))
+        two.clock.advance(timedelta(seconds=1))
+        await one.advance(timedelta(seconds=1))
+
+        # While one engine holds a job's lock, the other's batch skips the job instead of waiting for it.
+        body = {"app_id": "scripted", "function_id": "fn", "statuses": ["Cancelled"], "started_before": rfc3339(now)}
+        idle = (await one.http.post("/v1/replays", json=body)).json()["data"]
+        await job_done(one, f"/v1/replays/{idle['id']}")
+        held, release = threading.Event(), threading.Event()
+
+        def hold(tx: Any) -> None:
+            tx.lock_bulk_job(idle["id"])
+            held.set()
+            release.wait(10)
+
+        holding = asyncio.ensure_future(one.store.transact(hold))
+        await asyncio.get_running_loop().run_in_executor(None, held.wait, 10)
+        assert await two.store.transact(lambda tx: tx.lock_bulk_job(idle["id"])) is None
+        release.set()
+        await holding
+
+        body["statuses"], body["started_before"] = ["Failed"], rfc3339(now + 1)
+        job = (await one.http.post("/v1/replays", json=body)).json()["data"]
+        two.engine.bulk.wake()
+        done = await job_done(two, f"/v1/replays/{job['id']}")
+        assert (done["matched"], done["started"]) == (1200, 1200)
+
+        def replayed(tx: Any) -> list[str | None]:
+            runs = tx.list_runs(RunQuery(function_slug="scripted-fn", limit=10_000))
+            return [run.original_run_id for run in runs if run.status == RunStatus.QUEUED]
+
+        started = await one.store.read(replayed)
+        assert len(started) == 1200 and set(started) == set(originals)
+    finally:
+        await two.stop()
+        await one.stop()
