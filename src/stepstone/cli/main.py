@@ -20,6 +20,7 @@ from stepstone.cli.options import LOG_FORMAT, common, option, split_commas
 from stepstone.cli.stores import StoreOptions, open_store, schema_status, store_flags
 from stepstone.protocol import signing
 from stepstone.server.api.app import create_app
+from stepstone.server.core.passwords import DashboardPassword
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.engine import Engine
 
@@ -85,6 +86,19 @@ def _configure_logging(level: str) -> None:
     logs.configure(level, log_format)
 
 
+def _dashboard_line(served: Served) -> str:
+    """Where the dashboard is, or how to turn it on."""
+    settings = served.settings
+    if not settings.dashboard:
+        return "Dashboard off (--no-dashboard)"
+    url = f"http://{served.host}:{served.port}/"
+    if settings.dev:
+        return f"Dashboard on {url}"
+    if settings.dashboard_password is None:
+        return "Dashboard off: start with --dashboard-password (or STEPSTONE_DASHBOARD_PASSWORD) to turn it on"
+    return f"Dashboard on {url} (log in with the dashboard password)"
+
+
 def _serve(served: Served, apps: Supervisor | None = None) -> None:
     _configure_logging(served.log_level)
     store = open_store(served.store)
@@ -100,6 +114,7 @@ def _serve(served: Served, apps: Supervisor | None = None) -> None:
         store.describe(),
         extra={"action": "engine.starting"},
     )
+    log.info(_dashboard_line(served), extra={"action": "dashboard.status"})
     config = uvicorn.Config(
         app,
         host=served.host,
@@ -233,6 +248,12 @@ def dev(
     help="A key that may send events (POST /e/<key>). Repeatable; the environment variable takes a "
     "comma-separated list. Never logged.",
 )
+@option(
+    "dashboard-password",
+    default=None,
+    help="The password of the dashboard at / (without it the dashboard is off). Each login also gives a name, "
+    "which the audit log records. Never logged or stored.",
+)
 def start(
     host: str,
     port: int,
@@ -244,10 +265,11 @@ def start(
     signing_key: str,
     signing_key_fallback: str | None,
     event_keys: tuple[str, ...],
+    dashboard_password: str | None,
     log_level: str,
     **options: Any,
 ) -> None:
-    """Run the engine in production: calls to apps are signed, the APIs need keys."""
+    """Run the engine in production: calls to apps are signed, the APIs need keys, the dashboard a password."""
     for name, key in (("--signing-key", signing_key), ("--signing-key-fallback", signing_key_fallback)):
         if key is not None and (problem := signing.signing_key_problem(key)):
             raise click.BadParameter(problem, param_hint=name)
@@ -259,6 +281,8 @@ def start(
         signing_key=signing_key,
         signing_key_fallback=signing_key_fallback,
         event_keys=event_keys,
+        # Only keys derived from the password are kept (core.passwords).
+        dashboard_password=DashboardPassword.derive(dashboard_password, signing_key) if dashboard_password else None,
         **options,
     )
     store = _store_options(db, postgres_uri, postgres_pool_size, sqlite_synchronous)

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from stepstone.protocol import headers as h
 from stepstone.server.api import audit, bulk, dashboard, errors, events, hot, register, rest, sdk, system
 from stepstone.server.api.common import redact_path
+from stepstone.server.api.dashboard import login
 from stepstone.server.engine import Engine
 
 access_log = logging.getLogger("stepstone.access")
@@ -128,6 +129,7 @@ def create_app(engine: Engine, *, manage_engine: bool = False, release_all_lease
     for router in (rest.router_v2, bulk.router, audit.router):  # reruns (v2), bulk actions, the audit log
         app.include_router(router)
     dashboard.install(app, engine)  # the pages at `/` (unless settings.dashboard is off)
+    login.install(app, engine)  # `/login`, `/logout` (with the dashboard)
     errors.install(app)
 
     original_openapi = app.openapi

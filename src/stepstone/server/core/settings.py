@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from stepstone.server.core.passwords import DashboardPassword
+
 MIB = 1024 * 1024
 
 
@@ -48,6 +50,8 @@ class EngineSettings:
     search_limit: int = 10_000  # runs a `GET /v1/runs?if=` search scans at most, unless the request says
     limits: Limits = field(default_factory=Limits)
     dashboard: bool = True  # the browser dashboard at `/` (api.dashboard); off: `/` is a 404
+    # `start`: the dashboard's login (None: the dashboard is off); `dev` needs no login
+    dashboard_password: DashboardPassword | None = None
 
     @property
     def server_kind(self) -> str:
