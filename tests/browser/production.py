@@ -53,7 +53,7 @@ class ProductionEngine:
     def main(self) -> None:
         try:
             asyncio.run(self.serve())
-        except BaseException as err:  # noqa: BLE001 - reported to the test through `start`
+        except BaseException as err:  # reported to the test through `start`
             self.failure = err
             self.ready.set()
 
