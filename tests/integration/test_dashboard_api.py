@@ -310,6 +310,8 @@ async def test_a_store_that_cannot_serve_is_a_503_with_a_message(
         harness.engine.store.read = broken  # type: ignore[method-assign]
         response = await harness.http.get("/v1/runs")
         assert response.status_code == 503
-        assert str(failure) in response.json()["error"] and "Traceback" not in caplog.text
+        assert str(failure) in response.json()["error"]
+        api_logs = [record for record in caplog.records if record.name == "stepstone.api"]
+        assert [record.levelname for record in api_logs] == ["WARNING"] and api_logs[0].exc_info is None
     finally:
         await harness.stop()

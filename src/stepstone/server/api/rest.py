@@ -195,7 +195,9 @@ async def list_runs(
     def read(tx: Tx) -> search.Found:
         if app_id:
             app = control.find_app(tx, app_id)
-            query.app_id = app.id if app else app_id
+            if app is None:
+                return search.Found([], None, 0, stopped=False)
+            query.app_id = app.id
         if expression is not None:
             found = search.search(tx, query, expression, scan_limit=scan_limit)
         else:
@@ -405,8 +407,12 @@ async def remove_app(app_id: str, request: Request) -> Response:
 @router.get(
     "/info",
     summary="What this engine is: dev or production, version, retention, search limit, store kind",
-    responses={200: {"description": '{"data": {"mode", "version", "retention", "retention_seconds", '
-                     '"search_limit", "store"}}'}, 401: {}},
+    responses={
+        200: {
+            "description": '{"data": {"mode", "version", "retention", "retention_seconds", "search_limit", "store"}}'
+        },
+        401: {},
+    },
 )
 async def info(request: Request) -> Response:
     engine = engine_of(request)

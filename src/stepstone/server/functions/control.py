@@ -4,8 +4,12 @@ Each is a transaction script over `Tx` and "now". A pause is stored on the funct
 it) and takes effect in three places: events, cron ticks and invokes record a "function paused" skip
 instead of starting a run (`intake.ingest`, `intake.crons`); the function's waiting calls are held here,
 out of every claim's reach with their due time kept; and a call enqueued or claimed while it is paused
-is held too (`queue.queueing`). Resuming gives the held calls their due time back. Every engine
-process sees the change at its next catalog read, as it sees a sync.
+is held too (`queue.queueing`). Resuming gives the held calls their due time back.
+
+The engine process that pauses sees it at once; another sees it at its next catalog read (its next
+claim, event or step), as it sees a sync: a call it hands straight to its own worker before then (the
+next step of a run it is running) may still run, one step at most. A call in flight when the pause
+commits finishes; with checkpointing SDKs that call may run several steps.
 """
 
 from __future__ import annotations

@@ -38,12 +38,14 @@ def flow(config: wire.FunctionConfig) -> list[str]:
         batch = config.batch_events
         timeout = f", or after {batch.timeout}" if batch.timeout else ""
         condition = f" (events where `{batch.if_exp}`)" if batch.if_exp else ""
-        words.append(f"runs on batches of up to {count(batch.max_size, 'event')}{key_words(batch.key)}{timeout}{condition}")
+        size = count(batch.max_size, "event")
+        words.append(f"runs on batches of up to {size}{key_words(batch.key)}{timeout}{condition}")
     if config.idempotency:
         words.append(f"at most 1 run per 24h{key_words(config.idempotency)} (idempotency)")
     if config.rate_limit is not None:
         rate = config.rate_limit
-        words.append(f"at most {count(rate.limit, 'run')} per {rate.period}{key_words(rate.key)} (rate limit: more are skipped)")
+        per = f"{count(rate.limit, 'run')} per {rate.period}{key_words(rate.key)}"
+        words.append(f"at most {per} (rate limit: more are skipped)")
     if config.debounce is not None:
         debounce = config.debounce
         timeout = f", at most {debounce.timeout} after the first" if debounce.timeout else ""
@@ -58,7 +60,8 @@ def flow(config: wire.FunctionConfig) -> list[str]:
     if config.throttle is not None:
         throttle = config.throttle
         burst = f", bursts of {throttle.burst} more" if throttle.burst else ""
-        words.append(f"at most {count(throttle.limit, 'run')} per {throttle.period}{key_words(throttle.key)}{burst} (throttle)")
+        per = f"{count(throttle.limit, 'run')} per {throttle.period}{key_words(throttle.key)}"
+        words.append(f"at most {per}{burst} (throttle)")
     if config.priority is not None and config.priority.run:
         words.append(f"priority: runs start earlier by `{config.priority.run}` seconds")
     for cancel in config.cancel or []:

@@ -218,9 +218,7 @@ def _throttle(throttle: dict[str, int], tat: int | None, now: int) -> gcra.Decis
     return gcra.decide(tat, now=now, period_ms=throttle["period_ms"], limit=throttle["limit"], burst=_burst(throttle))
 
 
-def why_queued(
-    tx: Tx, run: RunRecord, *, now: int, config: FunctionConfig | None, paused: bool = False
-) -> str | None:
+def why_queued(tx: Tx, run: RunRecord, *, now: int, config: FunctionConfig | None, paused: bool = False) -> str | None:
     """Why a Queued run is waiting, worked out when asked (claims write nothing for a run they pass over)."""
     if run.status != RunStatus.QUEUED or run.reason is not None:
         return run.reason

@@ -216,9 +216,11 @@ class SqlTx:
         self._run("update_run", params)
 
     def list_runs(self, query: RunQuery) -> list[RunRecord]:
+        self._execute(self._queries["plan_for_values"], {})
         return [rows.run(row) for row in self._all("list_runs", _run_query_params(query))]
 
     def search_runs(self, query: RunQuery) -> list[tuple[RunRecord, str | None]]:
+        self._execute(self._queries["plan_for_values"], {})
         return [(rows.run(row[:-1]), row[-1]) for row in self._all("search_runs", _run_query_params(query))]
 
     def list_run_changes(
@@ -235,7 +237,10 @@ class SqlTx:
 
     def run_counts(self, *, since: int, function_slug: str | None = None) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
-        for slug, status, count in self._all("run_counts", {"since": since, "function_slug": function_slug}):
+        name, params = ("function_run_counts", {"since": since, "function_slug": function_slug})
+        if function_slug is None:
+            name, params = "run_counts", {"since": since}
+        for slug, status, count in self._all(name, params):
             counts.setdefault(str(slug), {})[str(status)] = int(count)
         return counts
 

@@ -550,9 +550,13 @@ WHERE function_id = %(function_id)s AND held_run_at IS NOT NULL
 UPDATE apps SET removed_at = %(now)s, checksum = NULL WHERE id = %(id)s
 
 -- run_counts --
--- Runs created since a time, by function and status: an index-only scan of `runs_created`.
-SELECT function_slug, status, count(*) FROM runs
-WHERE created_at >= %(since)s AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s::text)
+-- Runs created since a time, by function and status: an index-only scan of `runs_function_status`.
+SELECT function_slug, status, count(*) FROM runs WHERE created_at >= %(since)s
+GROUP BY function_slug, status
+
+-- function_run_counts --
+-- One function's runs created since a time, by status: a range of `runs_function_status` per status.
+SELECT function_slug, status, count(*) FROM runs WHERE function_slug = %(function_slug)s AND created_at >= %(since)s
 GROUP BY function_slug, status
 
 -- search_runs --
@@ -569,3 +573,8 @@ WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
     AND (%(app_id)s::text IS NULL OR function_id IN (SELECT id FROM functions WHERE app_id = %(app_id)s::text))
 ORDER BY id DESC
 LIMIT %(limit)s
+
+-- plan_for_values --
+-- Plan the next queries of this transaction for their values: a generic plan of a listing with optional
+-- filters sorts every run instead of reading the newest few by id.
+SET LOCAL plan_cache_mode = force_custom_plan

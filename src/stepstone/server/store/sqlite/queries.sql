@@ -544,9 +544,13 @@ WHERE function_id = :function_id AND held_run_at IS NOT NULL
 UPDATE apps SET removed_at = :now, checksum = NULL WHERE id = :id
 
 -- run_counts --
--- Runs created since a time, by function and status: an index-only scan of `runs_created`.
-SELECT function_slug, status, count(*) FROM runs
-WHERE created_at >= :since AND (:function_slug IS NULL OR function_slug = :function_slug)
+-- Runs created since a time, by function and status: an index-only scan of `runs_function_status`.
+SELECT function_slug, status, count(*) FROM runs WHERE created_at >= :since
+GROUP BY function_slug, status
+
+-- function_run_counts --
+-- One function's runs created since a time, by status: a range of `runs_function_status` per status.
+SELECT function_slug, status, count(*) FROM runs WHERE function_slug = :function_slug AND created_at >= :since
 GROUP BY function_slug, status
 
 -- search_runs --
@@ -562,3 +566,7 @@ WHERE (:status IS NULL OR status = :status) AND (:function_slug IS NULL OR funct
     AND (:app_id IS NULL OR function_id IN (SELECT id FROM functions WHERE app_id = :app_id))
 ORDER BY id DESC
 LIMIT :limit
+
+-- plan_for_values --
+-- SQLite plans every statement with its values already.
+SELECT 1
