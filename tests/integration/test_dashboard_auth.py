@@ -282,3 +282,20 @@ async def test_every_rest_route_takes_a_session_and_its_csrf_token(
                 assert answer.status_code not in (401, 403), (method, path, answer.text)
             checked += 1
     assert checked > 10
+
+
+async def test_the_audit_log_records_the_login_name_or_api(harness: Harness, browser: httpx.AsyncClient) -> None:
+    cookie = await session_cookie(browser)  # logged in as "ada"
+    token = await csrf_of(browser, cookie)
+    sent = await browser.post("/v1/events", json={"name": "audit/me"}, headers={**cookie, "x-stepstone-csrf": token})
+    assert sent.status_code == 200, sent.text
+    bearer = {"authorization": f"Bearer {SIGNING_KEY}"}
+    assert (await browser.post("/v1/events", json={"name": "audit/key"}, headers=bearer)).status_code == 200
+    refused = await browser.post("/v1/events", json={"name": "audit/no-token"}, headers=cookie)
+    assert refused.status_code == 403
+    records = (await browser.get("/v1/audit", headers=bearer)).json()["data"]
+    assert [(record["actor"], record["action"]) for record in records][:2] == [
+        ("api", "events.send"),
+        ("ada", "events.send"),
+    ]
+    assert len(records) == 2  # the refused request is not recorded
