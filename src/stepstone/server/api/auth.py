@@ -58,15 +58,15 @@ async def require_signing_key(request: Request) -> None:  # async: FastAPI runs 
 
 
 async def require_caller(request: Request) -> None:
-    """The REST API's dependency: dev mode, the signing key, or a dashboard session (with its CSRF token
-    on state-changing requests); sets `request.state.actor`."""
+    """The REST API's dependency: dev mode, the signing key, or (without an `Authorization` header) a
+    dashboard session, with its CSRF token on state-changing requests; sets `request.state.actor`."""
     settings = engine_of(request).settings
-    if settings.dev:
-        request.state.actor = DEV_ACTOR
-    elif bearer_ok(request.headers.get(h.AUTHORIZATION), settings.signing_keys):
-        request.state.actor = API_ACTOR
-    elif (login := session.current(request)) is not None:
+    authorization = request.headers.get(h.AUTHORIZATION)
+    # A request that names a key is judged by its key alone; the cookie counts only without one.
+    login = None if settings.dev or authorization else session.current(request)
+    if login is None:
+        check_signing_key(settings, authorization)
+        request.state.actor = DEV_ACTOR if settings.dev else API_ACTOR
+    else:
         session.check_csrf(request, login)
         request.state.actor = login.name
-    else:
-        raise APIError(401, SIGNING_KEY_REFUSED)
