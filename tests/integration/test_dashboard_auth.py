@@ -299,3 +299,19 @@ async def test_the_audit_log_records_the_login_name_or_api(harness: Harness, bro
         ("ada", "events.send"),
     ]
     assert len(records) == 2  # the refused request is not recorded
+
+
+def test_the_startup_log_says_where_the_dashboard_is_or_how_to_turn_it_on(tmp_path: Path) -> None:
+    from stepstone.cli.main import Served, _dashboard_line
+    from stepstone.cli.stores import StoreOptions
+    from stepstone.server.core.settings import EngineSettings
+
+    def line(**settings: Any) -> str:
+        store = StoreOptions(tmp_path / "x.db", None, 1, "full")
+        return _dashboard_line(Served("127.0.0.1", 8288, store, EngineSettings(**settings), "info"))
+
+    assert line() == "Dashboard on http://127.0.0.1:8288/"
+    assert "--dashboard-password" in line(dev=False, signing_key=SIGNING_KEY)
+    with_password = line(dev=False, signing_key=SIGNING_KEY, dashboard_password=DashboardPassword.derive("pw", "ab"))
+    assert with_password == "Dashboard on http://127.0.0.1:8288/ (log in with the dashboard password)"
+    assert line(dashboard=False) == "Dashboard off (--no-dashboard)"
