@@ -53,7 +53,8 @@ RUNS_CURSOR = EVENTS_CURSOR
 FEED_CURSOR = (
     "the change feed: runs created or changed (status, output, a step finishing) after this cursor, oldest change "
     "first; the answer's `cursor` is always present: pass it back to get what changed since. Empty or `0`: from "
-    "the beginning. Opaque; one the API did not hand out is a 400. A run changed several times since the cursor "
+    "the beginning; `now`: from the feed's current end (no runs, just the cursor to follow from). Opaque; one "
+    "the API did not hand out is a 400. A run changed several times since the cursor "
     "appears once, as it is now. Not with `cursor`."
 )
 
@@ -178,7 +179,8 @@ async def list_runs(
     if updated_after is not None:
         if cursor or app_id or started_after or started_before or if_:
             return error(400, "`updated_after` (the change feed) takes only `status`, `function_id` and `limit`")
-        return await run_changes(request, change_cursor(updated_after), status, function_id, limit)
+        after = await feed_head(request) if updated_after == "now" else change_cursor(updated_after)
+        return await run_changes(request, after, status, function_id, limit)
     engine = engine_of(request)
     expression = search_expression(if_)
     query = RunQuery(
@@ -229,6 +231,11 @@ def query_time(name: str, text: str | None) -> int | None:
         return durations.to_millis(durations.parse_time(text))
     except (ValueError, OverflowError) as err:
         raise APIError(400, f"invalid `{name}`: {err}") from None
+
+
+async def feed_head(request: Request) -> tuple[int, str]:
+    """Where a reader starts to see only what changes from now on (one index seek, whatever the history)."""
+    return await engine_of(request).store.read(lambda tx: tx.run_changes_head())
 
 
 async def run_changes(

@@ -133,6 +133,10 @@ class RunsTx(Protocol):
         appears once, at its latest change.
         """
 
+    def run_changes_head(self) -> tuple[int, str]:
+        """The change feed's current end: the cursor after the newest change `list_run_changes` shows now,
+        `(0, "")` when it shows none (a reader that starts there sees only what changes from now on)."""
+
     def run_counts(self, *, since: int, function_slug: str | None = None) -> dict[str, dict[str, int]]:
         """How many runs were created at or after `since`, by function slug and status (one grouped query)."""
 

@@ -235,6 +235,10 @@ class SqlTx:
         }
         return [rows.run(row) for row in self._all("list_run_changes", params)]
 
+    def run_changes_head(self) -> tuple[int, str]:
+        row = self._one("run_changes_head", {})
+        return (int(row[0]), str(row[1])) if row else (0, "")
+
     def run_counts(self, *, since: int, function_slug: str | None = None) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
         name, params = ("function_run_counts", {"since": since, "function_slug": function_slug})

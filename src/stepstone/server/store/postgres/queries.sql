@@ -513,6 +513,11 @@ WHERE (change_seq, id) > (%(seq)s::bigint, %(id)s::text)
 ORDER BY change_seq, id
 LIMIT %(limit)s
 
+-- run_changes_head --
+-- The feed's end as `list_run_changes` reads it: the newest stamp below the snapshot's xmin (an index seek).
+SELECT change_seq, id FROM runs WHERE change_seq < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+ORDER BY change_seq DESC, id DESC LIMIT 1
+
 -- touch_run --
 -- A step was saved: the run changed (once per transaction).
 UPDATE runs SET change_seq = pg_current_xact_id()::text::bigint

@@ -504,6 +504,10 @@ WHERE (change_seq, id) > (:seq, :id)
 ORDER BY change_seq, id
 LIMIT :limit
 
+-- run_changes_head --
+-- The feed's end: the newest stamp (an index seek on runs_change_seq).
+SELECT change_seq, id FROM runs ORDER BY change_seq DESC, id DESC LIMIT 1
+
 -- touch_run --
 -- A step was saved: the run changed (once per transaction).
 UPDATE runs SET change_seq = :change_seq WHERE id = :run_id AND change_seq <> :change_seq

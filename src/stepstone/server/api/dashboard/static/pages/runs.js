@@ -242,6 +242,10 @@ export async function render(container, _params, query) {
     status,
     table,
     more);
+  // The feed's end before the first page is read (one request, whatever the history): every change from
+  // here on is applied, none is missed between the page and the feed.
+  feed = (await get("/v1/runs", {updated_after: "now"}, {quiet: true})).cursor;
+  caughtUp = true;
   await load();
   if (!tbody.rows.length) container.insertBefore(empty("No runs match."), table);
   follow().catch(() => {});
