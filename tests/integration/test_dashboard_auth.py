@@ -315,3 +315,11 @@ def test_the_startup_log_says_where_the_dashboard_is_or_how_to_turn_it_on(tmp_pa
     with_password = line(dev=False, signing_key=SIGNING_KEY, dashboard_password=DashboardPassword.derive("pw", "ab"))
     assert with_password == "Dashboard on http://127.0.0.1:8288/ (log in with the dashboard password)"
     assert line(dashboard=False) == "Dashboard off (--no-dashboard)"
+
+
+async def test_over_https_the_cookie_is_secure(harness: Harness) -> None:
+    transport = httpx.ASGITransport(app=harness.served.server.config.app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://dash.example") as client:
+        answer = await client.post("/login", data={"name": "ada", "password": PASSWORD})
+    assert answer.status_code == 303
+    assert "; secure" in answer.headers["set-cookie"].lower()
