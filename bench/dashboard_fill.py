@@ -387,7 +387,8 @@ def step_rows_of(run: Run) -> Iterator[Row]:
     names += [(f"step-{index}", "StepRun") for index in range(len(run.times) - len(names))]
     finished = 0
     for position, ((user_id, op), (start, end)) in enumerate(zip(names, run.times, strict=False)):
-        status, memo, attempts = "Completed", step_memo(run, user_id, op, position), 1
+        memo: str | None = step_memo(run, user_id, op, position)
+        status, attempts = "Completed", 1
         if end == 0:
             status, memo = ("Sleeping" if op == "Sleep" else "Waiting"), None
         elif run.status == "Failed" and position == len(run.times) - 1:

@@ -29,7 +29,7 @@ from tests.browser.production import ProductionEngine
 from tests.harness import free_socket
 
 ROOT = Path(__file__).resolve().parents[2]
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: Any = {"width": 1280, "height": 800}  # Playwright's ViewportSize
 ENGINE = str(Path(sys.executable).parent / "stepstone")
 
 
