@@ -17,7 +17,7 @@ from stepstone.server.core.passwords import DashboardPassword
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.engine import Engine
 from stepstone.server.store.sqlite.store import SqliteStore
-from tests.harness import Served, quiet_logs
+from tests.harness import Served
 
 SIGNING_KEY = "signkey-prod-" + "9a" * 32
 EVENT_KEY = "browser-event-key"
@@ -58,7 +58,6 @@ class ProductionEngine:
             self.ready.set()
 
     async def serve(self) -> None:
-        quiet_logs()
         self.loop = asyncio.get_running_loop()
         self.stopping = asyncio.Event()
         store = SqliteStore(self.tmp / "stepstone.db")
