@@ -26,7 +26,7 @@ from stepstone.server.core.settings import EngineSettings
 from stepstone.server.engine import Engine
 from stepstone.server.store.sqlite.store import SqliteStore
 from tests.browser import dashboard_app
-from tests.harness import Served, quiet_logs
+from tests.harness import Served
 
 CHROMIUM = Path(os.environ.get("STEPSTONE_CHROMIUM", "/usr/bin/chromium"))
 TIMEOUT_MS = 15_000
@@ -66,7 +66,6 @@ class Dashboard:
             self.ready.set()
 
     async def serve(self) -> None:
-        quiet_logs()
         self.loop = asyncio.get_running_loop()
         self.stopping = asyncio.Event()
         store = SqliteStore(self.tmp / "stepstone.db")
@@ -165,7 +164,9 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API runs an event loop in the main thread while it is open, and
+# the async tests that pytest runs after this package could not run theirs.
+@pytest.fixture(scope="package")
 def browser(chromium_path: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
