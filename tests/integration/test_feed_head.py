@@ -1,5 +1,5 @@
 """The change feed's `now`: a reader (the dashboard's live runs table) starts at the feed's end in one request
-instead of reading every run ever changed, and then sees what changes from there on, on both stores."""
+instead of reading every run ever changed; and run lists name each trigger event; on both stores."""
 
 from __future__ import annotations
 
@@ -60,5 +60,30 @@ async def test_now_takes_no_other_cursor(tmp_path: Path) -> None:
         response = await harness.http.get("/v1/runs", params={"updated_after": "now", "if": "true"})
         assert response.status_code == 400
         assert (await harness.http.get("/v1/runs", params={"updated_after": "later"})).status_code == 400
+    finally:
+        await harness.stop()
+
+
+async def test_run_lists_name_each_trigger_event(tmp_path: Path, backend: dict[str, Any]) -> None:
+    """Every list of runs (a page, a search, the change feed, an event's runs) carries `event_name`, so the
+    dashboard's table asks for no event per row."""
+    harness = Harness(tmp_path, backend)
+    await harness.start()
+    try:
+        app, _ = official_app.build(harness.url, {})
+        served = await harness.serve_app(app, free_socket())
+        await harness.sync(f"{served.url}/api/inngest")
+        event_id = await harness.send("test/three", {"n": 1})
+        await harness.wait_run(event_id)
+        answers = [
+            await harness.http.get("/v1/runs"),
+            await harness.http.get("/v1/runs", params={"if": "event.data.n == 1"}),
+            await harness.http.get("/v1/runs", params={"updated_after": "0"}),
+            await harness.http.get(f"/v1/events/{event_id}/runs"),
+        ]
+        for answer in answers:
+            assert answer.status_code == 200, answer.text
+            runs = [run for run in answer.json()["data"] if run["event_id"] == event_id]
+            assert runs and all(run["event_name"] == "test/three" for run in runs), answer.json()
     finally:
         await harness.stop()

@@ -83,6 +83,9 @@ class EventsTx(Protocol):
     def get_events_by_seq(self, seqs: Sequence[int]) -> list[EventRecord]:
         """Events by sequence number, in the order asked."""
 
+    def event_names(self, internal_ids: Sequence[str]) -> dict[str, str]:
+        """The names of these events by internal id, in one query (a pruned event is missing)."""
+
     def list_events(self, *, name: str | None, cursor: int | None, limit: int) -> list[EventRecord]:
         """Newest first; `cursor` is the `seq` of the last event of the previous page."""
 

@@ -28,6 +28,7 @@ from stepstone.server.store.records import (
     RunRecord,
     SkipRecord,
     StepRecord,
+    dumps,
 )
 
 _FUNCTIONS_VERSION = "functions_version"
@@ -172,6 +173,12 @@ class SqlTx:
             if row:
                 found.append(rows.event(row))
         return found
+
+    def event_names(self, internal_ids: Sequence[str]) -> dict[str, str]:
+        if not internal_ids:
+            return {}
+        found = self._all("event_names", {"ids": dumps(sorted(set(internal_ids)))})
+        return {str(internal_id): str(name) for internal_id, name in found}
 
     def list_events(self, *, name: str | None, cursor: int | None, limit: int) -> list[EventRecord]:
         params: dict[str, object] = {"name": name, "cursor": cursor, "limit": limit}

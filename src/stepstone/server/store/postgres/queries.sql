@@ -56,6 +56,10 @@ FROM events WHERE internal_id = %(internal_id)s ORDER BY seq LIMIT 1
 -- get_event_by_seq --
 SELECT seq, internal_id, name, user_id, payload, ts, received_at, source FROM events WHERE seq = %(seq)s
 
+-- event_names --
+-- The names of a page's trigger events (`ids` a JSON array of internal ids), one index seek each.
+SELECT internal_id, name FROM events WHERE internal_id IN (SELECT jsonb_array_elements_text(%(ids)s::jsonb))
+
 -- list_events --
 SELECT seq, internal_id, name, user_id, payload, ts, received_at, source FROM events
 WHERE (%(name)s::text IS NULL OR name = %(name)s::text) AND (%(cursor)s::bigint IS NULL OR seq < %(cursor)s::bigint)

@@ -56,6 +56,10 @@ FROM events WHERE internal_id = :internal_id ORDER BY seq LIMIT 1
 -- get_event_by_seq --
 SELECT seq, internal_id, name, user_id, payload, ts, received_at, source FROM events WHERE seq = :seq
 
+-- event_names --
+-- The names of a page's trigger events (`:ids` a JSON array of internal ids), one index seek each.
+SELECT internal_id, name FROM events WHERE internal_id IN (SELECT value FROM json_each(:ids))
+
 -- list_events --
 SELECT seq, internal_id, name, user_id, payload, ts, received_at, source FROM events
 WHERE (:name IS NULL OR name = :name) AND (:cursor IS NULL OR seq < :cursor)

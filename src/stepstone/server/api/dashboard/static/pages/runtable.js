@@ -19,7 +19,10 @@ async function eventName(id) {
 function trigger(run) {
   if (run.cron) return h("span", {}, h("span", {class: "muted"}, "cron "), h("code", {}, run.cron));
   if (!run.event_id) return "—";
-  const cell = h("a", {href: `/events/${encodeURIComponent(run.event_id)}`, "data-nav": true}, "…");
+  const href = `/events/${encodeURIComponent(run.event_id)}`;
+  // Run lists name the trigger event (`event_name`); asked for by id only where an answer lacks it.
+  if (run.event_name) return h("a", {href, "data-nav": true}, run.event_name);
+  const cell = h("a", {href, "data-nav": true}, "…");
   eventName(run.event_id).then((name) => replace(cell, name || run.event_id));
   return cell;
 }
