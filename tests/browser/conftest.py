@@ -61,7 +61,7 @@ class Dashboard:
     def main(self) -> None:
         try:
             asyncio.run(self.serve())
-        except BaseException as err:  # noqa: BLE001 - reported to the test through `start`
+        except BaseException as err:  # reported to the test through `start`
             self.failure = err
             self.ready.set()
 
