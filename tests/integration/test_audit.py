@@ -119,3 +119,16 @@ async def test_a_caller_with_a_key_is_recorded_as_api(tmp_path: Path) -> None:
         assert SIGNING_KEY not in str(record)
     finally:
         await harness.stop()
+
+
+async def test_events_sent_through_the_rest_api_start_runs_and_are_validated_alike(setup) -> None:
+    harness, app_url = setup
+    assert (await harness.http.post("/v1/apps", json={"url": app_url})).status_code == 200
+    sent = await harness.http.post("/v1/events", json={"name": "test/three", "data": {"name": "rest"}})
+    assert sent.status_code == 200 and sent.json()["status"] == 200
+    run = await harness.wait_run(sent.json()["ids"][0])
+    assert run["output"] == {"sum": 4, "name": "rest"}
+    half = await harness.http.post("/v1/events", json=[{"name": "test/nothing"}, {"data": {}}])
+    assert half.status_code == 400 and len(half.json()["ids"]) == 1 and "event 1" in half.json()["error"]
+    assert (await harness.http.post("/v1/events", content=b"{")).status_code == 400
+    assert (await harness.http.post("/v1/events", json=[])).json()["ids"] == []
