@@ -74,7 +74,8 @@ class Dashboard:
         await served.start()
         await engine.start(release_all_leases=True)
         self.url = served.url
-        app = Served(dashboard_app.build(served.url))
+        asgi, client = dashboard_app.build(served.url)
+        app = Served(asgi)
         await app.start()
         self.app_url = f"{app.url}/api/inngest"
         problem = await engine.syncer.ping(self.app_url)
@@ -85,6 +86,7 @@ class Dashboard:
         finally:
             await engine.stop()
             await app.stop()
+            await client.aclose()
             await served.stop()
             await store.close()
 
@@ -222,8 +224,12 @@ def page(browser: Any, dashboard: Dashboard, watch: Watch) -> Iterator[Any]:
 
     context.route("**/*", guard)
     tab = context.new_page()
-    tab.on("console", lambda message: message.type == "error" and watch.errors.append(
-        f"{message.text} at {message.location.get('url', '')}"))
+    tab.on(
+        "console",
+        lambda message: (
+            message.type == "error" and watch.errors.append(f"{message.text} at {message.location.get('url', '')}")
+        ),
+    )
     tab.on("pageerror", lambda error: watch.errors.append(f"page error: {error}"))
     yield tab
     context.close()

@@ -13,7 +13,7 @@ import stepstone
 import stepstone.fastapi
 
 
-def build(engine_url: str) -> fastapi.FastAPI:
+def build(engine_url: str) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
     client = stepstone.Stepstone(app_id="dash", is_dev=True, base_url=engine_url, environ={})
 
     @client.create_function(fn_id="steps", trigger=stepstone.TriggerEvent(event="dash/steps"))
@@ -52,4 +52,4 @@ def build(engine_url: str) -> fastapi.FastAPI:
 
     app = fastapi.FastAPI()
     stepstone.fastapi.serve(app, client, [steps, flaky, waiter, pausable, greet])
-    return app
+    return app, client

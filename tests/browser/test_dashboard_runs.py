@@ -11,8 +11,17 @@ from tests.browser.conftest import Dashboard
 
 def test_every_page_answers_the_shell_with_its_assets(dashboard: Dashboard) -> None:
     assert dashboard.http is not None
-    for path in ("/", "/apps", "/functions", "/functions/dash-steps", "/runs", "/runs/x", "/events", "/events/x",
-                 "/audit"):
+    for path in (
+        "/",
+        "/apps",
+        "/functions",
+        "/functions/dash-steps",
+        "/runs",
+        "/runs/x",
+        "/events",
+        "/events/x",
+        "/audit",
+    ):
         response = dashboard.http.get(path)
         assert response.status_code == 200, path
         assert '<meta name="stepstone-csrf"' in response.text

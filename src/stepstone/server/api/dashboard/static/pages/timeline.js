@@ -29,6 +29,21 @@ function span(run, steps, now) {
   return [start, Math.max(end, start + 1)];
 }
 
+// When a step was scheduled: its own start when the engine saw it planned; a step the SDK ran inline (its
+// record starts when its result arrived) was scheduled when the one before it ended (or the run started).
+function scheduled(step, steps, runStart, now) {
+  const start = ms(step.started_at);
+  const end = ms(step.ended_at);
+  if (start === null) return runStart;
+  if (end === null || end > start) return start;
+  let from = runStart;
+  for (const other of steps) {
+    const otherEnd = ms(other.ended_at);
+    if (other !== step && otherEnd !== null && otherEnd < end) from = Math.max(from, otherEnd);
+  }
+  return Math.min(from, start);
+}
+
 function segments(step, attempts, start, end) {
   const failures = attempts.filter((a) => a.hashed_step_id === step.hashed_id && a.at)
     .map((a) => ms(a.at)).filter((at) => at >= start && at <= end).sort((a, b) => a - b);
@@ -50,7 +65,7 @@ export function timeline(run, {onOpen, selected, now = Date.now()}) {
   const total = t1 - t0;
   const pct = (t) => `${Math.min(100, Math.max(0, ((t - t0) / total) * 100))}%`;
   const rows = steps.map((step) => {
-    const start = ms(step.started_at) || t0;
+    const start = scheduled(step, steps, t0, now);
     const end = ms(step.ended_at) || (run.ended_at ? ms(run.ended_at) : now);
     const label = stepLabel(step);
     const duration = formatDuration(end - start);
@@ -74,8 +89,9 @@ export function timeline(run, {onOpen, selected, now = Date.now()}) {
       h("span", {class: "lane-label"}, h("span", {class: "step-id"}, label), " ", status(step.status),
         kind(step) !== "step" ? h("span", {class: "muted"}, ` ${kind(step)}`) : null),
       h("span", {class: "track"}, bar,
-        h("span", {class: "bar-note", style: {left: `min(calc(${pct(end)} + 4px), calc(100% - 6rem))`},
-          "aria-hidden": "true"}, duration)));
+        h("span", {class: "bar-note", "aria-hidden": "true", style: (end - t0) / total > 0.85
+          ? {right: `calc(${100 - parseFloat(pct(start))}% + 4px)`} : {left: `calc(${pct(end)} + 4px)`}},
+        duration)));
   });
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => h("span", {class: "tick", style: {left: `${f * 100}%`}},
     formatDuration(total * f)));
