@@ -45,6 +45,7 @@ class Dashboard:
         self.settings = EngineSettings(**{**defaults, **settings})
         self.url = ""
         self.app_url = ""
+        self.extra_url = ""
         self.ready = threading.Event()
         self.failure: BaseException | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -80,6 +81,11 @@ class Dashboard:
         self.app_url = f"{app.url}/api/inngest"
         problem = await engine.syncer.ping(self.app_url)
         assert problem is None, problem
+        extra_asgi, extra_client = dashboard_app.build_extra(served.url)
+        extra = Served(extra_asgi)
+        await extra.start()
+        self.extra_url = f"{extra.url}/api/inngest"  # an app to remove and add again
+        assert await engine.syncer.ping(self.extra_url) is None
         self.ready.set()
         try:
             await self.stopping.wait()
@@ -87,6 +93,8 @@ class Dashboard:
             await engine.stop()
             await app.stop()
             await client.aclose()
+            await extra.stop()
+            await extra_client.aclose()
             await served.stop()
             await store.close()
 

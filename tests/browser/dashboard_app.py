@@ -53,3 +53,16 @@ def build(engine_url: str) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
     app = fastapi.FastAPI()
     stepstone.fastapi.serve(app, client, [steps, flaky, waiter, pausable, greet])
     return app, client
+
+
+def build_extra(engine_url: str) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
+    """A second app, with one function: the one the tests remove and add again."""
+    client = stepstone.Stepstone(app_id="extra", is_dev=True, base_url=engine_url, environ={})
+
+    @client.create_function(fn_id="ping", trigger=stepstone.TriggerEvent(event="extra/ping"))
+    async def ping(ctx: stepstone.Context) -> Any:
+        return "pong"
+
+    app = fastapi.FastAPI()
+    stepstone.fastapi.serve(app, client, [ping])
+    return app, client

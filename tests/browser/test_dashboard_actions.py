@@ -17,16 +17,37 @@ def test_the_app_synced_and_shows_its_functions(page: Any, dashboard: Dashboard)
     expect(row).to_contain_text(dashboard.app_url)
     expect(row).to_contain_text("Synced")
     expect(row.locator("td").nth(2)).to_have_text("5")
-    before = dashboard.get("/v1/apps")["data"][0]["synced_at"]
+    before = app_named(dashboard, "dash")["synced_at"]
     row.get_by_role("button", name="Sync dash").click()
     expect(page.get_by_role("status").filter(has_text="Synced http")).to_be_visible()
-    assert dashboard.get("/v1/apps")["data"][0]["synced_at"] >= before
+    assert app_named(dashboard, "dash")["synced_at"] >= before
 
     page.get_by_role("link", name="Functions", exact=True).click()
     expect(page).to_have_title("Functions · Stepstone")
     for function_id in ("dash-steps", "dash-flaky", "dash-waiter", "dash-pausable", "dash-greet"):
         expect(page.locator(f'tr[data-function="{function_id}"]')).to_contain_text("dash")
     expect(page.locator('tr[data-function="dash-steps"]')).to_contain_text("dash/steps")
+
+
+def app_named(dashboard: Dashboard, name: str) -> Any:
+    return next((app for app in dashboard.get("/v1/apps")["data"] if app["name"] == name), None)
+
+
+def test_remove_an_app_and_add_it_again_by_url(page: Any, dashboard: Dashboard) -> None:
+    page.goto("/apps")
+    page.get_by_role("button", name="Remove extra").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("archived")
+    dialog.get_by_role("button", name="Remove app").click()
+    expect(page.locator('tr[data-app="extra"]')).to_have_count(0)
+    assert app_named(dashboard, "extra") is None
+    assert "extra-ping" not in {fn["id"] for fn in dashboard.get("/v1/functions")["data"]}
+
+    page.get_by_label("App URL (where it serves the Inngest protocol)").fill(dashboard.extra_url)
+    page.get_by_role("button", name="Add app").click()
+    expect(page.locator('tr[data-app="extra"]')).to_contain_text("Synced")
+    assert app_named(dashboard, "extra")["url"] == dashboard.extra_url
+    assert "extra-ping" in {fn["id"] for fn in dashboard.get("/v1/functions")["data"]}
 
 
 def test_invoke_starts_a_run_and_goes_to_it(page: Any, dashboard: Dashboard) -> None:
