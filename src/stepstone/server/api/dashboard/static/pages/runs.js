@@ -226,7 +226,10 @@ export async function render(container, _params, query) {
         else row.remove();
       } else if (!filters.if && matches(run, filters, appOf)) {
         const first = tbody.rows[0];
-        if (!first || run.run_id > first.dataset.runId) tbody.insertBefore(runRow(run, rowOptions()), first || null);
+        if (!first || run.run_id > first.dataset.runId) {
+          tbody.insertBefore(runRow(run, rowOptions()), first || null);
+          container.querySelector(".empty")?.remove();
+        }
       }
     }
     showSelection();
