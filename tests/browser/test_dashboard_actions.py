@@ -74,6 +74,11 @@ def test_pause_and_resume(page: Any, dashboard: Dashboard) -> None:
     event_id = dashboard.send("dash/pausable", {"while": "paused"})
     skipped = eventually(lambda: dashboard.get(f"/v1/events/{event_id}/runs")["skipped"])
     assert [skip["reason"] for skip in skipped] == ["function paused"]
+    page.get_by_role("button", name="Invoke", exact=True).click()  # a 202: no run, and why
+    expect(page.locator(".action-result")).to_contain_text("No run started: skipped: function paused")
+    page.goto(f"/events/{event_id}")
+    expect(page.locator("table").filter(has_text="Reason")).to_contain_text("function paused")
+    page.goto("/functions/dash-pausable")
 
     page.get_by_role("button", name="Resume").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
@@ -104,3 +109,15 @@ def test_copy_as_curl_shows_the_same_request(page: Any, dashboard: Dashboard) ->
     command = page.locator("pre[data-curl]")
     expect(command).to_contain_text(f"curl -X POST '{dashboard.url}/v1/events'")
     expect(command).to_contain_text('"name":"dash/greet"')
+
+
+def test_the_audit_page_lists_the_actions(page: Any, dashboard: Dashboard) -> None:
+    assert dashboard.http is not None
+    answer = dashboard.http.post("/v1/functions/dash-greet/invoke", json={"data": {"name": "audited"}})
+    assert answer.status_code == 200, answer.text
+    run_id = answer.json()["data"]["run_id"]
+    page.goto("/audit")
+    expect(page).to_have_title("Audit · Stepstone")
+    row = page.locator("tbody tr").filter(has_text=run_id)
+    expect(row).to_contain_text("function.invoke")
+    expect(row).to_contain_text("dash-greet")
