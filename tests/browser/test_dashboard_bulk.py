@@ -43,6 +43,12 @@ def test_filters_and_the_cel_search_narrow_the_table(page: Any, dashboard: Dashb
     expect(page.get_by_label("CEL filter (if)")).to_have_value('event.data.account == "filter-a"')
     expect(rows(page)).to_have_count(1)
 
+    page.get_by_label("Started after").fill("2099-01-01T00:00:00")  # the toggle's zone: UTC
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_text("No runs match.")).to_be_visible()
+    assert parse_qs(urlsplit(page.url).query)["started_after"] == ["2099-01-01T00:00:00.000Z"]
+    expect(rows(page)).to_have_count(0)
+
     page.goto("/runs?status=Failed")
     expect(page.locator(f'tr[data-run-id="{failed["run_id"]}"]')).to_be_visible()
     for status in rows(page).locator(".status").all():
