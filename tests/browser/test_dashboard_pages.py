@@ -44,3 +44,15 @@ def test_the_json_viewer_cuts_long_values_and_shows_encrypted_ones(page: Any, da
     expect(payload).not_to_contain_text("c2VjcmV0")
     payload.get_by_role("button", name="show all").click()
     expect(payload).to_contain_text(long)
+
+
+def test_event_data_is_shown_as_text_never_as_html(page: Any, dashboard: Dashboard) -> None:
+    markup = '<img src="/x" onerror="window.pwned = 1"><b>bold</b>'
+    event_id = dashboard.send(f"dash/{markup}", {"html": markup})
+    page.goto("/events")
+    expect(page.locator(f'tr[data-event="{event_id}"]')).to_contain_text(markup)
+    page.goto(f"/events/{event_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Event dash/{markup}")
+    expect(page.locator(".json").first).to_contain_text(markup.replace('"', '\\"'))
+    assert page.locator("main img, main b").count() == 0
+    assert page.evaluate("window.pwned") is None
