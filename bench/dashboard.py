@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -204,8 +205,9 @@ class Opener:
         return answer.json()
 
     def run_rows(self, runs: list[dict[str, Any]]) -> None:
-        """A table of runs asks for each trigger event once, for its name (`pages/runtable.js`)."""
-        for event_id in dict.fromkeys(run["event_id"] for run in runs if run.get("event_id") and not run.get("cron")):
+        """A table of runs asks for each trigger event whose name the answer lacks, once (`pages/runtable.js`)."""
+        unnamed = [run for run in runs if run.get("event_id") and not run.get("cron") and not run.get("event_name")]
+        for event_id in dict.fromkeys(run["event_id"] for run in unnamed):
             self.get(f"/v1/events/{event_id}")
 
     def runs_page(self) -> None:
@@ -387,11 +389,14 @@ def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1]
 
 
-def render(results: list[StoreResult], args: argparse.Namespace, command: str, elapsed: float) -> str:
+def render(
+    results: list[StoreResult], args: argparse.Namespace, command: str, elapsed: float, busy: float | None = None
+) -> str:
+    load = f" The machine's CPU was {busy:.0%} busy just before (other load skews every figure)." if busy else ""
     lines = [
         "# Dashboard reads on a big history",
         "",
-        f"`{command}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min. "
+        f"`{command}` at {revision()} — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min.{load} "
         f"{args.runs:,} runs and {args.steps:,} steps over 30 days per store; each request timed {args.repeat} "
         f"times after {WARM_ROUNDS} warm-up rounds, from sending it to reading the last byte, over loopback on "
         f"one keep-alive connection. Target: p95 under {TARGET_S * 1000:.0f} ms. See `bench/README.md`.",
@@ -400,6 +405,16 @@ def render(results: list[StoreResult], args: argparse.Namespace, command: str, e
     for result in results:
         lines += render_store(result)
     return "\n".join(lines) + "\n"
+
+
+def revision() -> str:
+    """The checkout's commit (with `+` when it has changes), as the report names what it measured."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=procs.ROOT)
+        dirty = subprocess.run(["git", "status", "--porcelain", "src"], capture_output=True, text=True, cwd=procs.ROOT)
+    except OSError:
+        return "an unknown revision"
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "")
 
 
 def render_store(result: StoreResult) -> list[str]:
@@ -470,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     work_dir = Path(tempfile.mkdtemp(prefix="stepstone-bench-dashboard-"))
     command = " ".join([".venv/bin/python -m bench.dashboard", *(argv if argv is not None else sys.argv[1:])])
     names = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+    busy = procs.busy_now()
     started = time.monotonic()
     results: list[StoreResult] = []
 
@@ -481,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     code = postgres.guarded(run_all, work_dir)
     if code is not None:
         return code
-    report = render(results, args, command, time.monotonic() - started)
+    report = render(results, args, command, time.monotonic() - started, busy)
     procs.publish(report, out, work_dir, keep_logs=args.keep)
     return 0
 
