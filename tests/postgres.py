@@ -15,6 +15,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -74,7 +75,10 @@ def make_template(dsn: str) -> None:
 
     _admin_execute(dsn, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)", f"CREATE DATABASE {TEMPLATE}")
     store = PostgresStore(with_dbname(dsn, TEMPLATE), pool_size=1)
-    asyncio.run(store.close())
+    # In a thread of its own: the first test to ask may run while an event loop holds this thread (Playwright's
+    # sync API in the browser tests).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, store.close()).result()
 
 
 def drop_template(dsn: str) -> None:

@@ -9,6 +9,7 @@ than the engine's (such requests are aborted and recorded). Without Chromium the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -218,9 +219,17 @@ def watch(dashboard: Dashboard) -> Watch:
 
 @pytest.fixture
 def page(browser: Any, dashboard: Dashboard, watch: Watch) -> Iterator[Any]:
-    context = browser.new_context(base_url=dashboard.url)
+    with watched_page(browser, watch) as tab:
+        yield tab
+
+
+@contextlib.contextmanager
+def watched_page(browser: Any, watch: Watch) -> Iterator[Any]:
+    """A tab on `watch.origin` that records console errors and aborts requests to other hosts; both fail the
+    test when the tab closes."""
+    context = browser.new_context(base_url=watch.origin)
     context.set_default_timeout(TIMEOUT_MS)
-    own = urlsplit(dashboard.url).netloc
+    own = urlsplit(watch.origin).netloc
 
     def guard(route: Any) -> None:
         url = route.request.url

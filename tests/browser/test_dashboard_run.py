@@ -57,6 +57,9 @@ def test_a_failing_step_shows_its_attempts_and_traceback(page: Any, dashboard: D
     panel = page.locator("#step-panel")
     expect(panel.get_by_role("heading", name="Failed attempts")).to_be_visible()
     expect(panel.locator(".attempts li")).to_have_count(len([a for a in run["attempts"] if a["step_id"] == "boom"]))
+    # retries=1: two attempts in all, both failed and both listed.
+    expect(panel.locator("dt", has_text="Attempts").locator("xpath=following-sibling::dd[1]")).to_have_text("2")
+    expect(panel.locator(".attempts li")).to_have_count(2)
     expect(panel).to_contain_text("kaboom 7")
     expect(panel.locator(".stack").first).to_contain_text("ValueError")
     expect(page.get_by_role("heading", name="Final error")).to_be_visible()

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import TIMEOUT_MS, eventually
 from tests.browser.production import PASSWORD, OtherSite, ProductionEngine
@@ -139,3 +140,21 @@ def test_logging_out_needs_a_new_login(tab: Any, production: ProductionEngine) -
     assert tab.context.cookies() == []
     tab.goto("/runs")
     assert "/login" in tab.url
+
+
+def test_the_log_out_button_ends_the_session(tab: Any, production: ProductionEngine) -> None:
+    assert log_in(tab).status == 200
+    tab.goto("/apps")
+    button = tab.get_by_role("button", name="Log out")
+    expect(button).to_be_visible()
+    button.click()
+    tab.wait_for_url("**/login")
+    assert tab.context.cookies() == []
+    tab.goto("/runs")
+    assert "/login" in tab.url
+
+
+def test_dev_has_no_log_out_button(page: Any) -> None:
+    page.goto("/apps")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Apps")
+    expect(page.get_by_role("button", name="Log out")).to_be_hidden()

@@ -89,6 +89,17 @@ async def multi_step(ctx: inngest.Context) -> Any:
     return {"sum": a + b + c, "token": token}
 
 
+@client.create_function(fn_id="with-input", trigger=inngest.TriggerEvent(event="compat/with-input"))
+async def with_input(ctx: inngest.Context) -> Any:
+    """A step called with arguments (this SDK does not send them on the wire, unlike the TypeScript one)."""
+
+    def double(n: int) -> int:
+        return n * 2
+
+    doubled = await ctx.step.run("double", double, int(ctx.event.data["n"]))
+    return {"doubled": doubled}
+
+
 @client.create_function(fn_id="sleeper", trigger=inngest.TriggerEvent(event="compat/sleep"))
 async def sleeper(ctx: inngest.Context) -> str:
     await ctx.step.sleep("nap", datetime.timedelta(seconds=float(ctx.event.data["seconds"])))
@@ -448,6 +459,7 @@ async def single(ctx: inngest.Context) -> Any:
 
 FUNCTIONS = [
     multi_step,
+    with_input,
     sleeper,
     sleeper_until,
     waiter,

@@ -34,7 +34,7 @@ WAIT_S = 20.0
 # engine that sends `ctx.fn_id`) and without (`checkpointing: false`, the classic protocol).
 PYTHON, TYPESCRIPT, TYPESCRIPT_CLASSIC = "python", "typescript", "typescript-classic"
 APP_IDS = {PYTHON: "compat-py", TYPESCRIPT: "compat-ts", TYPESCRIPT_CLASSIC: "compat-ts-classic"}
-FUNCTION_COUNT = 38  # 37 functions and one failure handler (`doomed-failure`)
+FUNCTION_COUNT = 39  # 38 functions and one failure handler (`doomed-failure`)
 
 
 def wait_until(check: Callable[[], Any], *, what: str, timeout: float = WAIT_S) -> Any:
@@ -82,10 +82,13 @@ def install_ts_sdk() -> None:
 
 
 class Engine:
-    """`stepstone dev` (or `start`, with keys) on a fresh SQLite file."""
+    """`stepstone dev` (or `start`, with keys) on a fresh SQLite file, or on PostgreSQL at `postgres_uri`."""
 
-    def __init__(self, tmp: Path, *, signing_key: str | None = None, event_key: str = "dev") -> None:
+    def __init__(
+        self, tmp: Path, *, signing_key: str | None = None, event_key: str = "dev", postgres_uri: str | None = None
+    ) -> None:
         self.tmp = tmp
+        self.postgres_uri = postgres_uri
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.signing_key = signing_key
@@ -100,6 +103,8 @@ class Engine:
         """Start the engine, syncing the apps at `sdk_urls` (`-u`) as soon as they answer."""
         command = [sys.executable, "-m", "stepstone", "start" if self.signing_key else "dev", "--port", str(self.port)]
         command += ["--db", str(self.tmp / "engine.db"), "--retry-interval", "0.2", "--poll-interval", "1"]
+        if self.postgres_uri:
+            command += ["--postgres-uri", self.postgres_uri]
         if self.signing_key:
             command += ["--signing-key", self.signing_key, "--event-key", self.event_key]
         for url in sdk_urls:
@@ -273,9 +278,9 @@ class Stack:
 
 
 @contextlib.contextmanager
-def serve(sdk: str, tmp: Path) -> Iterator[Stack]:
+def serve(sdk: str, tmp: Path, *, postgres_uri: str | None = None) -> Iterator[Stack]:
     """An engine (`stepstone dev -u <app>`) and an app of `sdk`, synced; both stopped afterwards."""
-    engine = Engine(tmp)
+    engine = Engine(tmp, postgres_uri=postgres_uri)
     proxy = LossyProxy(engine.url)
     app = App(sdk, tmp, engine, COMPAT_LOSSY_URL=proxy.url)
     proxy.start()

@@ -64,6 +64,16 @@ const multiStep = inngest.createFunction(
   },
 );
 
+// A step called with arguments: the SDK sends them as the step's input (`opts.input`), which the dashboard
+// shows and a rerun from that step may change.
+const withInput = inngest.createFunction(
+  { id: "with-input", triggers: [{ event: "compat/with-input" }] },
+  async ({ event, step }) => {
+    const doubled = await step.run("double", (n) => n * 2, event.data.n);
+    return { doubled };
+  },
+);
+
 const sleeper = inngest.createFunction(
   { id: "sleeper", triggers: [{ event: "compat/sleep" }] },
   async ({ event, step }) => {
@@ -407,6 +417,7 @@ const single = inngest.createFunction(
 
 const functions = [
   multiStep,
+  withInput,
   sleeper,
   sleeperUntil,
   waiter,

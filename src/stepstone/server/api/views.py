@@ -60,8 +60,9 @@ def _memo_parts(step: StepRecord) -> tuple[Any, dict[str, Any] | None]:
 
 
 def step(record: StepRecord) -> dict[str, Any]:
+    """A step; `input` (its arguments, a JSON array) only where the wire carried them."""
     output, error = _memo_parts(record)
-    return {
+    view: dict[str, Any] = {
         "id": record.user_id,
         "display_id": reruns.display_id(record),  # `id:n` for the n-th repeat: what a rerun from a step takes
         "hashed_id": record.hashed_id,
@@ -70,9 +71,13 @@ def step(record: StepRecord) -> dict[str, Any]:
         "status": str(record.status),
         "started_at": iso(record.started_at),
         "ended_at": iso(record.ended_at),
+        "deadline": iso(record.deadline),  # when a sleep wakes, or a wait or invoke times out at the latest
         "output": output,
         "error": error,
     }
+    if record.input_json is not None:
+        view["input"] = orjson.loads(record.input_json)
+    return view
 
 
 def attempt(

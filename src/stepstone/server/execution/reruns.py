@@ -64,13 +64,15 @@ def rerun(work: Work, run_id: str, from_step: FromStep | None = None) -> RunReco
         if from_step.input_json is not None:
             check_takes_input(work, fn.record.app_id)
     events = work.events.get_events_by_seq(work.runs.run_event_seqs(run.id))
-    new = flow.start(work, fn, events, original_run_id=run.id, cron=run.cron)  # Skipped if its singleton is held
+    # A step given a new input runs on the first call, which targets it (see `lifecycle.create_run`).
+    given = chosen.hashed_id if chosen is not None and from_step is not None and from_step.input_json else ""
+    new = flow.start(work, fn, events, original_run_id=run.id, cron=run.cron, first_target=given)  # may be Skipped
     if new.status == RunStatus.SKIPPED:
         return new
     for step in copied:
         work.runs.save_step(dataclasses.replace(step, run_id=new.id))
-    if chosen is not None and from_step is not None and from_step.input_json is not None:
-        work.runs.put_step_input(new.id, chosen.hashed_id, from_step.input_json)
+    if given and from_step is not None and from_step.input_json is not None:
+        work.runs.put_step_input(new.id, given, from_step.input_json)
     return new
 
 

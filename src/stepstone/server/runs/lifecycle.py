@@ -42,11 +42,14 @@ def create_run(
     delay_ms: int = 0,
     constraints: RunConstraints | None = None,
     batch_id: str | None = None,
+    first_target: str = "",
 ) -> RunRecord:
     """Create a queued run of `fn` for `events` (already stored) and enqueue its first call.
 
     The first call is due now, or `delay_ms` from now: an event sent with a `ts` in the future
-    starts its runs then, as Inngest schedules them (docs: "Delayed Functions").
+    starts its runs then, as Inngest schedules them (docs: "Delayed Functions"). It discovers, or runs
+    the step `first_target` (a rerun from a step with a new input: the TypeScript SDK runs a step whose
+    state holds an input only when the call targets it).
     """
     catalog = work.catalog()
     run = RunRecord(
@@ -66,7 +69,7 @@ def create_run(
     )
     start = work.now + max(delay_ms, 0)
     work.runs.insert_run(run, [event.seq for event in events])
-    enqueue_call(work, run, at=start, first=True)
+    enqueue_call(work, run, first_target, at=start, first=True)
     _write_cancel_pauses(work, fn, run, events)
     timeouts = fn.config.timeouts
     if timeouts is not None and timeouts.start:

@@ -218,7 +218,7 @@ def _retry_step(
     work.queue.reschedule(item)
 
 
-def _step(run: RunRecord, op: opcodes.Op, status: StepStatus, now: int) -> StepRecord:
+def _step(run: RunRecord, op: opcodes.Op, status: StepStatus, now: int, deadline: int | None = None) -> StepRecord:
     return StepRecord(
         run_id=run.id,
         hashed_id=op.id,
@@ -227,7 +227,15 @@ def _step(run: RunRecord, op: opcodes.Op, status: StepStatus, now: int) -> StepR
         op=str(op.op),
         status=status,
         started_at=now,
+        deadline=deadline,
+        input_json=_input_json(op),
     )
+
+
+def _input_json(op: opcodes.Op) -> str | None:
+    """The step's arguments as the TypeScript SDK sends them (`opts.input`, a JSON array), else None."""
+    given = (op.opts or {}).get("input")
+    return orjson.dumps(given).decode() if isinstance(given, list) else None
 
 
 def _finish(work: Work, run: RunRecord, op: opcodes.Op, memo: Any, status: StepStatus, *, discover: bool) -> None:
@@ -287,7 +295,7 @@ def _sleep(work: Work, run: RunRecord, op: opcodes.Op, mode: str) -> None:
     wake = _deadline(work, run, text or "0s", default_ms=0, what=f"sleep {op.user_id!r}")
     if wake is None:
         return
-    work.runs.save_step(_step(run, op, StepStatus.SLEEPING, work.now))
+    work.runs.save_step(_step(run, op, StepStatus.SLEEPING, work.now, deadline=wake))
     lifecycle.add_pending(run, op.id, mode)
     queueing.enqueue(
         work,
@@ -314,7 +322,7 @@ def _wait(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str)
     if condition and (problem := expressions.problem(str(condition))):
         fail_run(work, run, "InvalidExpressionError", f"wait {op.user_id!r}: if: {problem}")
         return
-    work.runs.save_step(_step(run, op, StepStatus.WAITING, work.now))
+    work.runs.save_step(_step(run, op, StepStatus.WAITING, work.now, deadline=expires))
     lifecycle.add_pending(run, op.id, mode)
     pause = PauseRecord(
         id=work.new_id(),
@@ -338,7 +346,7 @@ def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: st
     expires = _deadline(work, run, str(timeout) if timeout else None, default_ms=default, what=f"invoke {op.user_id!r}")
     if expires is None:
         return
-    work.runs.save_step(_step(run, op, StepStatus.INVOKING, work.now))
+    work.runs.save_step(_step(run, op, StepStatus.INVOKING, work.now, deadline=expires))
     lifecycle.add_pending(run, op.id, mode)
     correlation = f"{run.id}.{op.id}"
     pause = PauseRecord(

@@ -187,6 +187,8 @@ class StepRecord:
     attempts: int = 1
     seq: int = 0
     finished_seq: int | None = None
+    deadline: int | None = None  # a sleep's wake time, a wait's or invoke's timeout
+    input_json: str | None = None  # the step's arguments (a JSON array) where the wire carries them
 
 
 @dataclass(slots=True)

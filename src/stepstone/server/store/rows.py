@@ -113,6 +113,8 @@ def step(row: Row) -> StepRecord:
         attempts=row[9],
         seq=row[10],
         finished_seq=row[11],
+        deadline=row[12],
+        input_json=row[13],
     )
 
 
@@ -128,6 +130,8 @@ def step_params(record: StepRecord) -> dict[str, Any]:
         "started_at": record.started_at,
         "ended_at": record.ended_at,
         "attempts": record.attempts,
+        "deadline": record.deadline,
+        "input": record.input_json,
     }
 
 

@@ -94,6 +94,8 @@ function showZone() {
     : "Times shown in local time; switch to UTC");
 }
 document.getElementById("timezone").addEventListener("click", toggleZone);
+// A production dashboard (a login, so a CSRF token in the page) can be logged out of; dev has no login.
+document.getElementById("logout").hidden = !document.querySelector('meta[name="stepstone-csrf"]')?.content;
 onZoneChange(() => { showZone(); render(); });
 showZone();
 

@@ -35,7 +35,9 @@ function stepPanel(run, step) {
       ["Started", time(step.started_at)],
       ["Ended", time(step.ended_at)],
       ["Duration", step.started_at ? formatDuration(between(step.started_at, step.ended_at)) : "—"],
-      ["Attempts", String(attempts.length + (step.status === "Failed" || step.ended_at ? 1 : 0) || 1)],
+      // Every failed attempt is listed, the last one of a failed step too; any other step adds the attempt
+      // that succeeded or is running.
+      ["Attempts", String(step.status === "Failed" ? Math.max(attempts.length, 1) : attempts.length + 1)],
       step.deadline ? ["Deadline", time(step.deadline)] : null,
     ]),
     attempts.length ? h("h3", {}, "Failed attempts") : null,
@@ -69,10 +71,14 @@ async function act(box, kind, run) {
   const steps = (run.steps || []).filter((step) => step.id);
   const picker = h("select", {id: "from-step", name: "from-step"},
     steps.map((step) => h("option", {value: stepLabel(step)}, `${stepLabel(step)} (${step.status})`)));
+  // Only a step whose arguments the wire carried (the TypeScript SDK's `step.run(id, fn, ...args)`) takes
+  // an input: the field starts with the stored one, to edit; other steps hide it.
   const input = jsonField("from-step-input", "Step input (JSON array; empty keeps the stored input)", "", 4);
   const withInput = () => {
     const step = steps.find((item) => stepLabel(item) === picker.value);
-    input.area.value = step && "input" in step && step.input !== undefined ? JSON.stringify(step.input, null, 2) : "";
+    const has = Boolean(step && "input" in step);
+    input.node.hidden = !has;
+    input.area.value = has ? JSON.stringify(step.input, null, 2) : "";
   };
   picker.addEventListener("change", withInput);
   withInput();
@@ -86,7 +92,7 @@ async function act(box, kind, run) {
   if (!await confirm("Rerun from a step?", "The new run reuses the results of the steps before the chosen one.",
     {action: "Rerun from step", body})) return false;
   const fromStep = {step_id: picker.value};
-  if (input.area.value.trim()) fromStep.input = input.read();
+  if (!input.node.hidden && input.area.value.trim()) fromStep.input = input.read();
   const answer = await post(`/v1/runs/${encodeURIComponent(run.run_id)}/rerun`, {from_step: fromStep});
   replace(box, resultLine(`Rerun from step ${picker.value} started:`, answer.body.data.run_id));
   return true;
