@@ -265,7 +265,7 @@ async def test_runs_search_by_app_time_and_expression(setup: Any) -> None:
     assert len(early["data"]) == 6
     found = await page(**{"if": 'event.data.account_id == "a-1"'})
     assert [run["output"]["n"] for run in found["data"]] == [5, 3, 1]
-    assert found["search"] == {"scanned": 7, "limit": 10_000, "stopped": False} and found["cursor"] is None
+    assert found["search"] == {"scanned": 7, "limit": 5_000, "stopped": False} and found["cursor"] is None
     assert [r["output"]["n"] for r in (await page(**{"if": "output.n == 4"}))["data"]] == [4]
 
     first = await page(**{"if": "event.data.n == 0", "search_limit": 3})
@@ -292,7 +292,7 @@ async def test_info_says_what_the_engine_is(setup: Any) -> None:
     harness, _ = setup
     info = (await harness.http.get("/v1/info")).json()["data"]
     assert info["mode"] == "dev" and info["retention"] == "30 days" and info["retention_seconds"] == 30 * 86400
-    assert info["search_limit"] == 10_000 and info["store"] == harness.backend["kind"]
+    assert info["search_limit"] == 5_000 and info["store"] == harness.backend["kind"]
     assert isinstance(info["version"], str) and info["version"]
 
 

@@ -87,7 +87,7 @@ def common(func: F) -> F:
         option(
             "search-limit",
             type=click.IntRange(1),
-            default=10_000,
+            default=5_000,
             help="Runs a search by expression (`GET /v1/runs?if=`, the dashboard's filter) scans at most, "
             "newest first, before it answers with what it found and where it stopped.",
         ),

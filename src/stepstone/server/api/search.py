@@ -30,12 +30,15 @@ class Found:
     stopped: bool  # the scan limit came before the page filled
 
 
-def variables(run: RunRecord, event_json: str | None) -> dict[str, Any]:
-    """What the expression sees: `event` (the trigger event as functions receive it) and `output`."""
-    return {
-        "event": orjson.loads(event_json) if event_json else {},
-        "output": orjson.loads(run.output_json) if run.output_json is not None else None,
-    }
+def variables(run: RunRecord, event_json: str | None, names: tuple[str, ...] = ("event", "output")) -> dict[str, Any]:
+    """What the expression sees: `event` (the trigger event as functions receive it) and `output`; only
+    those in `names` (the ones the expression references) are parsed."""
+    found: dict[str, Any] = {}
+    if "event" in names:
+        found["event"] = orjson.loads(event_json) if event_json else {}
+    if "output" in names:
+        found["output"] = orjson.loads(run.output_json) if run.output_json is not None else None
+    return found
 
 
 def search(tx: Tx, query: RunQuery, expression: Expression, *, scan_limit: int) -> Found:
@@ -48,7 +51,7 @@ def search(tx: Tx, query: RunQuery, expression: Expression, *, scan_limit: int) 
         for run, event_json in batch:
             scanned += 1
             cursor = run.id
-            if expression.matches(variables(run, event_json)):
+            if expression.matches(variables(run, event_json, expression.variables)):
                 matched.append(run)
                 if len(matched) == query.limit:
                     return Found(matched, run.id, scanned, stopped=False)
