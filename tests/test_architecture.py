@@ -14,7 +14,8 @@ ALLOWED = {
     "protocol": {"protocol"},
     "sdk": {"protocol", "sdk"},
     "server": {"protocol", "server"},
-    "cli": {"protocol", "server", "cli"},
+    "cli": {"protocol", "server", "cli", "lint"},
+    "lint": {"protocol", "lint"},  # static checks of user code: never the engine nor the SDK
 }
 
 

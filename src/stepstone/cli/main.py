@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from stepstone.cli import logs, manage
+from stepstone.cli import lint, logs, manage
 from stepstone.cli.apps import Supervisor
 from stepstone.cli.options import LOG_FORMAT, common, option, split_commas
 from stepstone.cli.stores import StoreOptions, open_store, schema_status, store_flags
@@ -330,3 +330,4 @@ main.add_command(manage.runs)
 main.add_command(manage.events)
 main.add_command(manage.functions)
 main.add_command(manage.apps)
+main.add_command(lint.lint)
