@@ -125,3 +125,12 @@ def explain(code: str) -> str:
 
 def indent(code: str) -> str:
     return "".join(f"    {line}\n" if line else "\n" for line in code.splitlines())
+
+
+def rule_table() -> str:
+    """The Markdown table of every rule (docs/lint.md holds it verbatim; a test checks it)."""
+    rows = ["| code | name | flags | default |", "| --- | --- | --- | --- |"]
+    for rule in RULES.values():
+        flags = rule.flags.replace("|", "\\|")
+        rows.append(f"| {rule.code} | {rule.name} | {flags} | {'on' if rule.default else 'off'} |")
+    return "\n".join(rows)

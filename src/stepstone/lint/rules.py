@@ -100,7 +100,7 @@ RULE_LIST = [
             "    await ctx.step.run('bill', bill, rows)\n"
         ),
         fn(
-            "    rows = await ctx.step.run('orders', lambda: cursor.execute('select id from orders').fetchall())\n"
+            "    rows = await ctx.step.run('orders', lambda: cursor.execute('select id from orders').fetchmany(100))\n"
             "    await ctx.step.run('bill', bill, rows)\n"
         ),
     ),
@@ -243,4 +243,137 @@ RULE_LIST = [
         fn("    ctx.step.run('charge', charge)\n", sync=True),
     ),
 ]
-RULES = {rule.code: rule for rule in RULE_LIST}
+RULE_LIST += [
+    Rule(
+        "STP013",
+        "mutation-in-step",
+        "a step handler assigning to `nonlocal`/`global` names, closure objects' attributes or items, or "
+        "calling `.append`/`.update`/... on them",
+        "Return the value from the handler and use what the step returns",
+        "A step's handler runs once; on every later call the SDK returns the stored output without running it, "
+        "so a change the handler made to a variable outside itself is missing from then on.",
+        fn(
+            "    seen = []\n\n    def record() -> None:\n        seen.append(ctx.event.data['id'])\n\n"
+            "    await ctx.step.run('record', record)\n"
+        ),
+        fn("    seen = [await ctx.step.run('record', lambda: ctx.event.data['id'])]\n"),
+    ),
+    Rule(
+        "STP015",
+        "unordered-parallel",
+        "`asyncio.wait` / `as_completed` over steps; with the official SDK also `asyncio.gather` / `TaskGroup`",
+        "Run steps in parallel with `ctx.group.parallel(...)` (or `asyncio.gather` with Stepstone's SDK)",
+        "Steps awaited in completion order come back in a different order on each call; the official Python SDK "
+        "plans parallel steps only through `group.parallel`.",
+        fn("    done, _ = await asyncio.wait([ctx.step.run('a', fetch_a), ctx.step.run('b', fetch_b)])\n"),
+        fn(
+            "    a, b = await ctx.group.parallel(\n"
+            "        (lambda: ctx.step.run('a', fetch_a), lambda: ctx.step.run('b', fetch_b))\n"
+            "    )\n"
+        ),
+    ),
+    Rule(
+        "STP017",
+        "set-order-steps",
+        "steps started while iterating a `set` / `frozenset`",
+        "Iterate a sorted list (`sorted(items)`) so the steps come in the same order on every call",
+        "A set of strings iterates in an order that depends on the process's hash seed: another process "
+        "(the next call) can start the steps in another order.",
+        fn("    for sku in set(ctx.event.data['skus']):\n        await ctx.step.run(f'reserve-{sku}', reserve, sku)\n"),
+        fn(
+            "    for sku in sorted(set(ctx.event.data['skus'])):\n"
+            "        await ctx.step.run(f'reserve-{sku}', reserve, sku)\n"
+        ),
+        default=False,
+    ),
+    Rule(
+        "STP018",
+        "duplicate-step-id",
+        "the same literal step id twice in one function outside a loop",
+        "Give each step its own id",
+        "The SDKs number a repeated id (`id:1`), so the two steps are told apart only by their order; a "
+        "rerun from a step and the dashboard need ids that say which step is which.",
+        fn("    await ctx.step.run('save', save_order)\n    await ctx.step.run('save', save_invoice)\n"),
+        fn("    await ctx.step.run('save-order', save_order)\n    await ctx.step.run('save-invoice', save_invoice)\n"),
+    ),
+    Rule(
+        "STP020",
+        "non-json-output",
+        "a step handler annotated to return a type that is not JSON (set, bytes, datetime, a plain class) "
+        "without `output_type`",
+        "Return JSON (lists, dicts, strings, numbers), a pydantic model, or pass `output_type=`",
+        "A step's output is stored as JSON: a value that is not JSON fails the step, or comes back as another "
+        "type on the next call.",
+        fn("    def tags() -> set[str]:\n        return {'a', 'b'}\n\n    await ctx.step.run('tags', tags)\n"),
+        fn("    def tags() -> list[str]:\n        return sorted({'a', 'b'})\n\n    await ctx.step.run('tags', tags)\n"),
+    ),
+    Rule(
+        "STP021",
+        "unbounded-steps",
+        "step calls inside `while True` or a loop over query results",
+        "Fan out: send one event per item with `ctx.step.send_event` and handle each in its own function",
+        "A run has at most 1,000 steps; a loop whose length the data decides reaches it sooner or later.",
+        fn('    for row in cursor.fetchall():\n        await ctx.step.run(f"bill-{row[0]}", bill, row[0])\n'),
+        fn(
+            "    ids = await ctx.step.run('ids', lambda: [row[0] for row in cursor.fetchall()])\n"
+            "    events = [stepstone.Event(name='shop/bill', data={'id': i}) for i in ids]\n"
+            "    await ctx.step.send_event('fan-out', events)\n"
+        ),
+    ),
+    Rule(
+        "STP022",
+        "large-step-output",
+        "a step returning `fetchall()`, a whole file's content or a whole response body",
+        "Return only what later steps need (a count, ids, a summary) and keep the bulk in your own storage",
+        "A step output is at most 4 MiB and the run's state at most 32 MiB; whole tables, files and bodies "
+        "outgrow that as the data grows.",
+        fn("    rows = await ctx.step.run('rows', lambda: cursor.execute('select * from orders').fetchall())\n"),
+        fn("    count = await ctx.step.run('count', lambda: cursor.execute('select count(*) from t').fetchone())\n"),
+        default=False,
+    ),
+    Rule(
+        "STP024",
+        "process-state-branch",
+        "branching in a function body on `os.environ`, `platform`, `socket.gethostname()` or a mutable module global",
+        "Read the value in a step (or pass it in the event) so every call takes the same branch",
+        "Calls of one run can reach different processes or machines, whose environment and memory differ: "
+        "a branch on them changes which steps the run takes.",
+        fn("    if os.environ.get('FAST_PATH'):\n        await ctx.step.run('fast', fast)\n"),
+        fn(
+            "    fast_path = await ctx.step.run('flag', lambda: bool(os.environ.get('FAST_PATH')))\n"
+            "    if fast_path:\n        await ctx.step.run('fast', fast)\n"
+        ),
+        default=False,
+    ),
+    Rule(
+        "STP025",
+        "function-called-in-step",
+        "another registered function called directly inside a step handler",
+        "Call it with `ctx.step.invoke(step_id, function=...)`, or send an event it listens to",
+        "A durable function called as a plain Python function has no context, no steps and no run of its own.",
+        '@client.create_function(fn_id="child", trigger=stepstone.TriggerEvent(event="shop/child"))\n'
+        "async def child(ctx: stepstone.Context) -> None:\n    return None\n\n\n"
+        + fn("    await ctx.step.run('child', lambda: child(ctx))\n"),
+        '@client.create_function(fn_id="child", trigger=stepstone.TriggerEvent(event="shop/child"))\n'
+        "async def child(ctx: stepstone.Context) -> None:\n    return None\n\n\n"
+        + fn("    await ctx.step.invoke('child', function=child)\n"),
+    ),
+    Rule(
+        "STP027",
+        "send-without-id",
+        "events sent by the client inside a step handler without an `id`",
+        "Give each event an `id` built from stable data, so a retried step's events are sent once",
+        "A step that fails after sending is retried and sends again; the engine drops an event whose id it "
+        "has seen (within 24 hours), so an id makes the send idempotent.",
+        fn(
+            "    async def notify() -> None:\n        await client.send(stepstone.Event(name='shop/notified'))\n\n"
+            "    await ctx.step.run('notify', notify)\n"
+        ),
+        fn(
+            "    async def notify() -> None:\n"
+            "        await client.send(stepstone.Event(name='shop/notified', id=f'notified-{ctx.run_id}'))\n\n"
+            "    await ctx.step.run('notify', notify)\n"
+        ),
+    ),
+]
+RULES = {rule.code: rule for rule in sorted(RULE_LIST, key=lambda rule: rule.code)}

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from stepstone.lint.checks import CHECKS
+from stepstone.lint import checks, structure
 from stepstone.lint.config import Config, suppressed
 from stepstone.lint.findings import Finding, LintError, Report
 from stepstone.lint.rules import RULES
@@ -22,7 +22,7 @@ def lint_source(source: str, path: str = "<string>", enabled: Iterable[str] | No
     lines = source.splitlines()
     seen: dict[tuple[int, str], Finding] = {}
     for fn in module.functions:
-        for check in CHECKS:
+        for check in [*checks.CHECKS, *structure.CHECKS]:
             for node, code, message in check(module, fn):
                 line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1
                 if code in codes and (line, code) not in seen and not suppressed(lines, line, code):
