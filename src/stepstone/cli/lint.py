@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from stepstone.lint import config as lint_config
+from stepstone.lint import history
 from stepstone.lint import report as lint_report
 from stepstone.lint.rules import RULES
 from stepstone.lint.runner import lint_paths
@@ -34,9 +35,19 @@ def _codes(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> tu
 )
 @click.option("--select", multiple=True, callback=_codes, help="Run only these rules (codes, comma-separated, or ALL).")
 @click.option("--ignore", multiple=True, callback=_codes, help="Do not run these rules (codes or ALL).")
+@click.option(
+    "--against",
+    metavar="GIT_REF",
+    help="Also report step ids renamed, removed or reordered since this git revision (STP028).",
+)
 @click.option("--explain", metavar="STPnnn", help="Print a rule's reason, a wrong example and a right one, and exit.")
 def lint(
-    paths: tuple[Path, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...], explain: str | None
+    paths: tuple[Path, ...],
+    fmt: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    against: str | None,
+    explain: str | None,
 ) -> None:
     """Check the durable functions in PATHS (files or folders; default: the current folder).
 
@@ -60,7 +71,12 @@ def lint(
         config = lint_config.load_config(targets[0]).override(select, ignore)
     except lint_config.ConfigError as error:
         raise click.UsageError(str(error)) from error
-    report = lint_paths(targets, config)
+    if against:
+        try:
+            history.check_revision(against, targets[0])
+        except history.RevisionError as error:
+            raise click.BadParameter(str(error), param_hint="--against") from error
+    report = lint_paths(targets, config, against)
     output = lint_report.render(report, fmt)
     if output:
         click.echo(output)

@@ -376,4 +376,21 @@ RULE_LIST += [
         ),
     ),
 ]
+RULE_LIST.append(
+    Rule(
+        "STP028",
+        "step-ids-changed",
+        "with `--against GIT_REF`: step ids renamed, removed or reordered in a function since that revision",
+        "Keep the ids of released steps; add new steps with new ids, and let runs in flight finish (or version "
+        "the function with a new `fn_id`) before removing or reordering steps",
+        "Runs in flight find their stored steps by id: a renamed or removed id runs the step again on the next "
+        "call, and reordered ids make the code meet stored steps in another order than the one they ran in. "
+        "(The examples change a function released with the steps `charge-card` and `send-receipt`.)",
+        fn("    await ctx.step.run('charge', charge)\n    await ctx.step.run('send-receipt', send)\n"),
+        fn(
+            "    await ctx.step.run('charge-card', charge)\n    await ctx.step.run('send-receipt', send)\n"
+            "    await ctx.step.run('log-sale', log_sale)\n"
+        ),
+    )
+)
 RULES = {rule.code: rule for rule in sorted(RULE_LIST, key=lambda rule: rule.code)}

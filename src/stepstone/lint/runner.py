@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from stepstone.lint import checks, structure
+from stepstone.lint import checks, history, structure
 from stepstone.lint.config import Config, suppressed
 from stepstone.lint.findings import Finding, LintError, Report
 from stepstone.lint.rules import RULES
@@ -42,15 +42,23 @@ def python_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def lint_paths(paths: Iterable[Path], config: Config | None = None) -> Report:
-    """Lint every file under `paths`: a file that cannot be read or parsed is an error, the others still run."""
+def lint_paths(paths: Iterable[Path], config: Config | None = None, against: str | None = None) -> Report:
+    """Lint every file under `paths`: a file that cannot be read or parsed is an error, the others still run.
+
+    With `against` (a git revision), STP028 also compares each function's step ids with that revision's.
+    """
     config = config or Config()
     report = Report()
     for path in python_files(paths):
         report.files += 1
         try:
             source = path.read_text(encoding="utf-8")
-            report.findings.extend(lint_source(source, str(path), config.enabled(path)))
+            enabled = config.enabled(path)
+            report.findings.extend(lint_source(source, str(path), enabled))
+            if against and "STP028" in enabled and (old := history.old_source(against, path)) is not None:
+                lines = source.splitlines()
+                changed = history.compare(old, Module(ast.parse(source, str(path))), str(path), against)
+                report.findings.extend(f for f in changed if not suppressed(lines, f.line, f.code))
         except SyntaxError as error:
             report.errors.append(
                 LintError(str(path), error.lineno or 1, (error.offset or 0) or 1, f"SyntaxError: {error.msg}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,32 @@ def test_explain(project: Path) -> None:
     rule = RULES["STP001"]
     assert result.output.startswith("STP001 clock-outside-step (on by default)")
     assert rule.reason in result.output and "Wrong:" in result.output and "Right:" in result.output
+
+
+def git(folder: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
+
+
+def test_against_a_revision_reports_renamed_removed_and_reordered_step_ids(project: Path) -> None:
+    before = (
+        "await ctx.step.run('a', lambda: 1)\nawait ctx.step.run('b', lambda: 2)\nawait ctx.step.run('c', lambda: 3)\n"
+    )
+    (project / "app.py").write_text(PRELUDE + in_function(before))
+    git(project, "init", "-q")
+    git(project, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "empty")
+    git(project, "add", "app.py")
+    git(project, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "app")
+    assert run(project, "--against", "HEAD", "app.py").exit_code == 0
+    added = before + "await ctx.step.run('d', lambda: 4)\n"
+    (project / "app.py").write_text(PRELUDE + in_function(added))
+    assert run(project, "--against", "HEAD", "app.py").exit_code == 0  # a new step is fine
+    after = (
+        "await ctx.step.run('b', lambda: 2)\nawait ctx.step.run('a', lambda: 1)\nawait ctx.step.run('z', lambda: 3)\n"
+    )
+    (project / "app.py").write_text(PRELUDE + in_function(after))
+    result = run(project, "--against", "HEAD", "app.py")
+    assert result.exit_code == 1
+    assert "STP028 step ids of 'f' changed since HEAD: 'c' renamed or removed; reordered (a, b → b, a)" in result.output
+    assert "STP028" not in run(project, "app.py").output  # only with --against
+    assert run(project, "--against", "HEAD~1", "app.py").exit_code == 0  # the file did not exist then
+    assert run(project, "--against", "no-such-ref", "app.py").exit_code == 2

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
+from stepstone.lint import history
 from stepstone.lint.rules import RULES
+from stepstone.lint.scope import Module
 from tests.unit.lint.helpers import PRELUDE, codes, in_function
 
 
-@pytest.mark.parametrize("code", sorted(RULES))
+@pytest.mark.parametrize("code", sorted(set(RULES) - {"STP028"}))
 def test_each_rules_wrong_example_is_flagged_and_its_right_one_is_clean(code: str) -> None:
     rule = RULES[code]
     assert code in codes(rule.wrong), rule.wrong
     defaults = {other for other, candidate in RULES.items() if candidate.default}
     assert [found for found in codes(rule.right) if found in defaults | {code}] == [], rule.right
+
+
+def test_step_ids_changed_examples() -> None:
+    rule = RULES["STP028"]
+    released = rule.wrong.replace("'charge'", "'charge-card'")
+    changed = history.compare(PRELUDE + released, Module(ast.parse(PRELUDE + rule.wrong)), "t.py", "v1")
+    assert [finding.code for finding in changed] == ["STP028"]
+    assert history.compare(PRELUDE + released, Module(ast.parse(PRELUDE + rule.right)), "t.py", "v1") == []
 
 
 FLAGGED = [
