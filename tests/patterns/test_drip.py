@@ -36,3 +36,15 @@ async def test_an_upgrade_skips_the_nudge(engine: Serve) -> None:
     await harness.send("billing/plan.upgraded", {"user_id": "u1"})
     run = await run_of(harness, event_id, "marketing-onboarding-drip")
     assert run["output"] == ["msg-1", "msg-2"]
+
+
+async def test_deleting_the_account_cancels_the_sleeping_run(engine: Serve) -> None:
+    harness = await engine(drip)
+    event_id = await harness.send("app/user.signed-up", USER)
+    await step_reached(harness, event_id, "wait-a-day", "Sleeping")
+    await harness.send("app/user.deleted", {"user_id": "u2"})  # another user's account
+    await harness.send("app/user.deleted", {"user_id": "u1"})
+    run = await run_of(harness, event_id, "marketing-onboarding-drip")
+    assert run["status"] == "Cancelled"
+    await harness.advance(timedelta(days=5))
+    assert services.mailer.sent == [("ann@example.com", "Welcome!")]
