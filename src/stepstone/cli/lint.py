@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
+from stepstone.cli import lint_app
 from stepstone.lint import config as lint_config
 from stepstone.lint import history
 from stepstone.lint import report as lint_report
+from stepstone.lint.findings import ConfigProblem
 from stepstone.lint.rules import RULES
 from stepstone.lint.runner import lint_paths
 
@@ -40,6 +42,12 @@ def _codes(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> tu
     metavar="GIT_REF",
     help="Also report step ids renamed, removed or reordered since this git revision (STP028).",
 )
+@click.option(
+    "--app",
+    "app_spec",
+    metavar="MODULE:ATTR",
+    help="Also import the app and check each function's configuration with the engine's sync rules.",
+)
 @click.option("--explain", metavar="STPnnn", help="Print a rule's reason, a wrong example and a right one, and exit.")
 def lint(
     paths: tuple[Path, ...],
@@ -47,6 +55,7 @@ def lint(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     against: str | None,
+    app_spec: str | None,
     explain: str | None,
 ) -> None:
     """Check the durable functions in PATHS (files or folders; default: the current folder).
@@ -54,6 +63,7 @@ def lint(
     Reads the code with Python's ast (nothing is imported). Exit status: 0 nothing found, 1 findings,
     2 a usage error or a file that could not be read or parsed (the other files are still checked).
     Configuration: [tool.stepstone.lint] in the nearest pyproject.toml (select, ignore, per-file-ignores).
+    With --app MODULE:ATTR (and no PATHS) the app's module file is checked, and its functions' configurations.
     """
     if explain is not None:
         code = explain.strip().upper()
@@ -63,7 +73,13 @@ def lint(
             )
         click.echo(lint_report.explain(code))
         return
-    targets = paths or (Path("."),)
+    app = None
+    if app_spec:
+        try:
+            app = lint_app.load_app(app_spec)
+        except lint_app.AppImportError as error:
+            raise click.BadParameter(str(error), param_hint="--app") from error
+    targets = paths or ((app.file,) if app and app.file else (Path("."),))
     missing = [str(path) for path in targets if not path.exists()]
     if missing:
         raise click.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATHS")
@@ -77,6 +93,9 @@ def lint(
         except history.RevisionError as error:
             raise click.BadParameter(str(error), param_hint="--against") from error
     report = lint_paths(targets, config, against)
+    if app is not None:
+        where = str(app.file) if app.file else app.spec
+        report.config = [ConfigProblem(app.spec, where, problem) for problem in lint_app.config_problems(app)]
     output = lint_report.render(report, fmt)
     if output:
         click.echo(output)

@@ -42,15 +42,34 @@ class LintError:
         return f"{self.path}:{self.line}:{self.col}: error: {self.message}"
 
 
+@dataclass(frozen=True)
+class ConfigProblem:
+    """A function configuration a sync would refuse or adjust (`stepstone lint --app`).
+
+    Attributes:
+        app: The `module:attr` given.
+        path: The module's file (or the spec when it has none).
+        message: The engine's message, naming the function and the field.
+    """
+
+    app: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.app}: config: {self.message}"
+
+
 @dataclass
 class Report:
-    """The outcome of a run: its findings and errors, sorted, and how many files were checked."""
+    """The outcome of a run: its findings, errors and configuration problems, and how many files were checked."""
 
     findings: list[Finding] = field(default_factory=list)
     errors: list[LintError] = field(default_factory=list)
     files: int = 0
+    config: list[ConfigProblem] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
         """2 when some input could not be read, else 1 when something was found, else 0."""
-        return 2 if self.errors else 1 if self.findings else 0
+        return 2 if self.errors else 1 if self.findings or self.config else 0

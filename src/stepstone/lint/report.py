@@ -18,8 +18,8 @@ def render(report: Report, fmt: str) -> str:
 
 
 def text(report: Report) -> str:
-    lines = [str(item) for item in [*report.errors, *report.findings]]
-    count = len(report.findings)
+    lines = [str(item) for item in [*report.errors, *report.config, *report.findings]]
+    count = len(report.findings) + len(report.config)
     summary = f"{count} finding{'s' if count != 1 else ''} in {report.files} file{'s' if report.files != 1 else ''}"
     if report.errors:
         summary += f", {len(report.errors)} file{'s' if len(report.errors) != 1 else ''} not checked"
@@ -40,7 +40,8 @@ def as_json(report: Report) -> str:
         for f in report.findings
     ]
     errors = [{"path": e.path, "line": e.line, "column": e.col, "message": e.message} for e in report.errors]
-    return json.dumps({"findings": findings, "errors": errors, "files": report.files}, indent=2)
+    config = [{"app": c.app, "path": c.path, "message": c.message} for c in report.config]
+    return json.dumps({"findings": findings, "errors": errors, "config": config, "files": report.files}, indent=2)
 
 
 def sarif(report: Report) -> str:
@@ -66,6 +67,10 @@ def sarif(report: Report) -> str:
         }
         for f in report.findings
     ]
+    results += [
+        {"ruleId": "config", "level": "error", "message": {"text": c.message}, "locations": [location(c.path, 1, 1)]}
+        for c in report.config
+    ]
     notifications = [
         {"level": "error", "message": {"text": e.message}, "locations": [location(e.path, e.line, e.col)]}
         for e in report.errors
@@ -87,6 +92,7 @@ def location(path: str, line: int, col: int) -> dict[str, Any]:
 def github(report: Report) -> str:
     """GitHub Actions workflow commands: each finding a warning annotation, each unreadable file an error."""
     lines = [f"::error file={e.path},line={e.line},col={e.col}::{escape(e.message)}" for e in report.errors]
+    lines += [f"::error file={c.path},title=config {c.app}::{escape(c.message)}" for c in report.config]
     lines += [
         f"::warning file={f.path},line={f.line},col={f.col},title={f.code} {RULES[f.code].name}::"
         f"{escape(f.message + '. ' + f.fix)}"
