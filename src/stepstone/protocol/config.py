@@ -144,6 +144,8 @@ class FunctionConfig(BaseModel):
     idempotency: str | None = None
     timeouts: TimeoutsConfig | None = None
     singleton: SingletonConfig | None = None
+    # Stepstone only: "warn" or "fail" when a run's code departs from its history (None: the engine's default).
+    nondeterminism: Literal["warn", "fail"] | None = None
 
     @field_validator("concurrency", mode="before")
     @classmethod

@@ -22,6 +22,9 @@ SDK_HANDLED: Final = "x-inngest-sdk-handled"
 SERVER_KIND: Final = "x-inngest-server-kind"
 SIGNATURE: Final = "x-inngest-signature"
 STEP_ID: Final = "x-inngest-step-id"
+# Stepstone's SDK only: the stored steps a call used, in order, with where each is in the source (a JSON
+# array of `[hashed id, opcode, "file:line", parallel]`); the engine compares it with the run's history.
+STEPS_USED: Final = "x-stepstone-steps-used"
 SYNC_KIND: Final = "x-inngest-sync-kind"
 USER_AGENT: Final = "user-agent"
 

@@ -9,6 +9,7 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Literal
 
 import httpx
 
@@ -179,6 +180,7 @@ class Stepstone:
         singleton: options.Singleton | None = None,
         idempotency: str | None = None,
         output_type: object | None = None,
+        nondeterminism: Literal["warn", "fail"] | None = None,
     ) -> Callable[[Handler], Function]:
         """Decorate `async def fn(ctx)` or `def fn(ctx)` to make it a durable function.
 
@@ -200,6 +202,9 @@ class Stepstone:
             singleton: One run at a time.
             idempotency: A CEL key expression; one run per key per 24 h.
             output_type: The type of the function's return value (read back by `step.invoke`).
+            nondeterminism: When a call's code departs from the run's history (a stored step not reached,
+                reached as another kind or out of order): `"warn"` records a warning on the run, `"fail"`
+                fails the run with a `NonDeterminismError`. Default: the engine's (`--nondeterminism`, warn).
 
         Returns:
             A decorator that returns the `Function`.
@@ -228,6 +233,7 @@ class Stepstone:
                 singleton=singleton,
                 idempotency=idempotency,
                 output_type=output_type,
+                nondeterminism=nondeterminism,
             )
 
         return decorate

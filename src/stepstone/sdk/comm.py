@@ -67,6 +67,18 @@ class Answer:
 
 
 UNAUTHORIZED = Answer(401, {"message": "Unauthorized"})
+STEPS_USED_LIMIT = 48 * 1024  # past this the header leaves out where each step is (file:line)
+
+
+def _with_steps_used(answer: Answer, prepared: execution.Invocation) -> Answer:
+    """The answer with the stored steps the call used (`headers.STEPS_USED`), when it was given any."""
+    if not prepared.memos:
+        return answer
+    used = prepared.used
+    text = json.dumps(used, separators=(",", ":"))
+    if len(text) > STEPS_USED_LIMIT:
+        text = json.dumps([[hashed, op, "", parallel] for hashed, op, _, parallel in used], separators=(",", ":"))
+    return Answer(answer.status, answer.body, {**answer.headers, headers.STEPS_USED: text})
 
 
 class CommHandler:
@@ -143,7 +155,7 @@ class CommHandler:
             outcome = await execution_async.run_async(prepared, self.options)
         else:
             outcome = await asyncio.to_thread(execution_sync.run_sync, prepared, self.options)
-        return Answer(*invocation.answer(outcome))
+        return _with_steps_used(Answer(*invocation.answer(outcome)), prepared)
 
     def _post_sync(self, req: CommRequest) -> Answer:
         prepared = transport.drive_sync(self._prepare(req), self.client.http_sync())
@@ -153,7 +165,7 @@ class CommHandler:
             outcome = asyncio.run(self._run_on_fresh_loop(prepared))
         else:
             outcome = execution_sync.run_sync(prepared, self.options)
-        return Answer(*invocation.answer(outcome))
+        return _with_steps_used(Answer(*invocation.answer(outcome)), prepared)
 
     async def _run_on_fresh_loop(self, prepared: execution.Invocation) -> Any:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -53,6 +53,8 @@ class Invocation:
     target: str | None
     request_id: str | None = None
     job_id: str | None = None
+    # Filled by the execution: the stored steps the call used, in order (`Replay.used`).
+    used: list[list[Any]] = field(default_factory=list)
 
 
 class Runner:
@@ -65,6 +67,7 @@ class Runner:
         request = invocation.request
         self.run_id = request.ctx.run_id
         self.replay = Replay(request, invocation.memos, target=invocation.target)
+        self.replay.used = invocation.used
         self.checkpointer: checkpoint.Checkpointer | None = None
         if options.checkpoint and checkpoint.applies(request, invocation.target):
             self.checkpointer = checkpoint.Checkpointer(

@@ -10,7 +10,7 @@ import inspect
 import logging
 import urllib.parse
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 import pydantic
@@ -94,6 +94,7 @@ class Function:
         singleton: options.Singleton | None = None,
         idempotency: str | None = None,
         output_type: object | None = None,
+        nondeterminism: Literal["warn", "fail"] | None = None,
     ) -> None:
         self.client = client
         self.handler = handler
@@ -107,6 +108,7 @@ class Function:
         self.cancel = cancel or []
         self.concurrency = concurrency or []
         self.idempotency = idempotency
+        self.nondeterminism = nondeterminism
         self._flow_control: dict[str, _Option | None] = {
             "timeouts": timeouts,
             "throttle": throttle,
@@ -147,6 +149,7 @@ class Function:
             cancel=[_to_config("cancel", item) for item in self.cancel] or None,
             concurrency=[_to_config("concurrency", item) for item in self.concurrency] or None,
             idempotency=self.idempotency,
+            nondeterminism=self.nondeterminism,
             **flow_control,
         )
 
@@ -179,6 +182,8 @@ class Function:
             raise invalid("fn_id must not be empty")
         if not self.triggers:
             raise invalid("give at least one trigger")
+        if self.nondeterminism not in (None, "warn", "fail"):
+            raise invalid(f"nondeterminism must be 'warn' or 'fail', not {self.nondeterminism!r}")
         if self.retries is not None and self.retries < 0:
             raise invalid("retries must be 0 or more")
         if self.on_failure is not None and inspect.iscoroutinefunction(self.on_failure) != self.is_handler_async:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import os
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from typing import Any
 from stepstone.protocol import call as wire_call
 from stepstone.protocol import opcodes, stepids
 from stepstone.sdk import errors
+
+_SDK_DIR = os.path.dirname(os.path.abspath(__file__))
 
 # True while a `step.run` callback runs: a step reached then is nested, which is an error.
 in_step: contextvars.ContextVar[bool] = contextvars.ContextVar("stepstone_in_step", default=False)
@@ -107,6 +111,17 @@ class StepCall:
         return op | payload
 
 
+def source_line() -> str:
+    """`file:line` of the user code that reached the step being looked up (the first frame outside the SDK)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_SDK_DIR) and "asyncio" not in filename:
+            return f"{os.path.basename(filename)}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return ""
+
+
 def read_error(memo: Memo) -> errors.StepError:
     error = memo.error or {}
     return errors.StepError(
@@ -140,6 +155,8 @@ class Replay:
         self.immediate = not request.ctx.disable_immediate_execution
         self.target_reached = False
         self.now = now or (lambda: datetime.now(UTC))
+        # The stored steps this call used, in order: [hashed id, opcode, "file:line", parallel] (`headers.STEPS_USED`).
+        self.used: list[list[Any]] = []
 
     def lookup(self, call: StepCall) -> Memo | None:
         """Pop the memo of `call`, if any; reaching a step without one ends the replay."""
@@ -148,6 +165,7 @@ class Replay:
         if call.hashed in self.memos:
             raw = self.memos.pop(call.hashed)
             self.replaying = bool(self.memos)
+            self.used.append([call.hashed, call.opcode.value, source_line(), call.parallel is not None])
             return parse_memo(raw)
         self.replaying = False
         return None

@@ -292,6 +292,7 @@ async def get_run(run_id: str, request: Request) -> Response:
             retries=retries,
             reruns=tx.reruns_of(run_id),
             replay_id=tx.replay_of(run_id),
+            warnings=tx.run_warnings(run_id),
         )
 
     view = await engine_of(request).store.read(read)

@@ -18,6 +18,7 @@ from stepstone.server.store.records import (
     EventRecord,
     FunctionRecord,
     RunRecord,
+    RunWarningRecord,
     SkipRecord,
     StepRecord,
 )
@@ -105,6 +106,7 @@ def run(
     retries: dict[str, int] | None = None,
     reruns: list[str] | None = None,
     replay_id: str | None = None,
+    warnings: list[RunWarningRecord] | None = None,
 ) -> dict[str, Any]:
     """A run; with `attempts`, its failed attempts and `next_attempt_at` (from `retries`: when the
     retries pending, by hashed step id, are due; see `Tx.pending_retries`); with `reruns`, the runs started
@@ -142,7 +144,19 @@ def run(
     if reruns is not None:
         view["reruns"] = reruns
         view["replay_id"] = replay_id
+    if warnings is not None:
+        view["warnings"] = [warning(item) for item in warnings]
     return view
+
+
+def warning(record: RunWarningRecord) -> dict[str, Any]:
+    """A run-time non-determinism finding (`runs.nondeterminism`)."""
+    return {
+        "code": record.code,
+        "message": record.message,
+        "step_ids": orjson.loads(record.step_ids_json),
+        "at": iso(record.at),
+    }
 
 
 def skip(record: SkipRecord) -> dict[str, Any]:

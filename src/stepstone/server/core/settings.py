@@ -47,6 +47,8 @@ class EngineSettings:
     drain_timeout: timedelta = timedelta(seconds=30)
     retention: timedelta | None = timedelta(days=30)  # None keeps everything
     retention_interval: timedelta = timedelta(minutes=10)
+    # A run whose code departs from its history: "warn" (a run warning) or "fail"; functions may say otherwise
+    nondeterminism: str = "warn"
     search_limit: int = 5_000  # runs a `GET /v1/runs?if=` search scans at most, unless the request says
     limits: Limits = field(default_factory=Limits)
     dashboard: bool = True  # the browser dashboard at `/` (api.dashboard); off: `/` is a 404

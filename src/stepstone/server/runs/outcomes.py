@@ -8,6 +8,7 @@ pkg/execution/driver/httpdriver).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from stepstone.server.core.transport import AppResponse, TransportError
 class Completed:
     output_json: str
     request_version: int | None = None
+    steps_used: str | None = None  # `headers.STEPS_USED` (Stepstone's SDK): see `runs.nondeterminism`
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Ops:
     no_retry: bool = False
     retry_at: int | None = None
     request_version: int | None = None
+    steps_used: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Failed:
     retry_at: int | None = None
     unreachable: bool = False  # nothing reached the app: does not use up the function's retries
     request_version: int | None = field(default=None)
+    steps_used: str | None = None
 
 
 Outcome = Completed | Ops | Failed
@@ -90,6 +94,12 @@ def from_transport_error(err: TransportError) -> Failed:
 
 def interpret(response: AppResponse, *, now_ms: int, signing_keys: tuple[str, ...]) -> Outcome:
     """Turn an app's answer into an outcome. With signing keys, the answer must be signed with one."""
+    outcome = _interpret(response, now_ms=now_ms, signing_keys=signing_keys)
+    used = response.headers.get(h.STEPS_USED)
+    return outcome if used is None else dataclasses.replace(outcome, steps_used=used)
+
+
+def _interpret(response: AppResponse, *, now_ms: int, signing_keys: tuple[str, ...]) -> Outcome:
     if signing_keys and not signing.verify_response(
         response.body, response.headers.get(h.SIGNATURE), signing_keys, now=None
     ):

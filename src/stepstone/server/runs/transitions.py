@@ -7,6 +7,7 @@ dropped, so a step's outcome is stored once even when two workers called the app
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from stepstone.server.core import backoff, expressions
 from stepstone.server.functions.registry import Registered
 from stepstone.server.queue import queueing
 from stepstone.server.queue.work import Work
-from stepstone.server.runs import lifecycle, pauses
+from stepstone.server.runs import lifecycle, nondeterminism, pauses
 from stepstone.server.runs.outcomes import Completed, Failed, Ops, Outcome
 from stepstone.server.store.records import (
     AttemptRecord,
@@ -60,6 +61,8 @@ class CallPlan:
     dispatch_seq: int  # events stored after this may satisfy a wait the call reports
     # Inputs a rerun from a step gave steps not finished yet (hashed id -> JSON array), sent as `{"input": ...}`.
     inputs: dict[str, str] = field(default_factory=dict)
+    # The run's steps in the order first stored, finished or not (`runs.nondeterminism` compares answers with it).
+    history: list[StepRecord] = field(default_factory=list)
 
 
 def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
@@ -78,11 +81,18 @@ def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
     if run.status == RunStatus.QUEUED:
         lifecycle.mark_started(work, run, fn)
     events = work.events.get_events_by_seq(work.runs.run_event_seqs(run.id))
-    memos = work.runs.step_memos(run.id)
+    history = work.runs.list_steps(run.id)  # the memos, and what non-determinism is checked against: one read
+    finished = sorted((step for step in history if step.memo_json is not None), key=_finish_order)
+    memos = [(step.hashed_id, step.memo_json or "") for step in finished]
     inputs = work.runs.step_inputs(run.id) if run.original_run_id else {}  # only a rerun from a step has any
     for hashed, _ in memos:
         inputs.pop(hashed, None)
-    return CallPlan(run, fn, [event.payload_json for event in events], memos, work.events.last_event_seq(), inputs)
+    events_json = [event.payload_json for event in events]
+    return CallPlan(run, fn, events_json, memos, work.events.last_event_seq(), inputs, history)
+
+
+def _finish_order(step: StepRecord) -> int:
+    return step.finished_seq or 0
 
 
 def fail_run(work: Work, run: RunRecord, name: str, message: str) -> None:
@@ -103,6 +113,8 @@ def apply_outcome(work: Work, item: QueueItemRecord, plan: CallPlan, outcome: Ou
         return
     if outcome.request_version is not None and run.request_version < 0:
         run.request_version = outcome.request_version
+    if _nondeterministic(work, run, item, plan, outcome):
+        return
     if isinstance(outcome, Completed):
         work.queue.delete_queue_item(item.id)
         lifecycle.finalize(work, run, RunStatus.COMPLETED, output_json=outcome.output_json)
@@ -110,6 +122,37 @@ def apply_outcome(work: Work, item: QueueItemRecord, plan: CallPlan, outcome: Ou
         _failed_attempt(work, run, item, plan, outcome)
     else:
         _apply_ops(work, run, item, plan, outcome)
+
+
+def _nondeterministic(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan, outcome: Outcome) -> bool:
+    """Record what the answer shows of code departing from the run's history; True when that failed the run."""
+    findings = nondeterminism.check(
+        plan.history,
+        used=nondeterminism.parse_used(outcome.steps_used),
+        ops=outcome.ops if isinstance(outcome, Ops) else [],
+        completed=isinstance(outcome, Completed),
+        error_body=orjson.loads(outcome.output_json) if isinstance(outcome, Failed) else None,
+        target=item.target,
+        fn=run.function_slug,
+        run_id=run.id,
+        versions=nondeterminism.Versions(
+            run.function_version,
+            plan.function.record.version,
+            run.app_version,
+            work.catalog().app_versions.get(plan.function.record.app_id),
+        ),
+    )
+    if not findings:
+        return False
+    for finding in findings:
+        if work.runs.insert_run_warning(nondeterminism.warning_record(run, finding, work.now)):
+            work.note_run(run, "run.nondeterminism", "%s", finding.message, level=logging.WARNING, code=finding.code)
+    mode = plan.function.config.nondeterminism or work.settings.nondeterminism
+    if mode != nondeterminism.FAIL:
+        return False
+    work.queue.delete_queue_item(item.id)
+    fail_run(work, run, "NonDeterminismError", nondeterminism.failure_message(findings))
+    return True
 
 
 def _retry_delay(work: Work, failed_attempt: int) -> int:

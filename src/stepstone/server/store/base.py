@@ -31,6 +31,7 @@ from stepstone.server.store.records import (
     QueueItemRecord,
     RunQuery,
     RunRecord,
+    RunWarningRecord,
     SkipRecord,
     StepRecord,
 )
@@ -186,6 +187,12 @@ class RunsTx(Protocol):
 
     def step_inputs(self, run_id: str) -> dict[str, str]:
         """The inputs given to a run's steps (`put_step_input`), by hashed step id."""
+
+    def insert_run_warning(self, warning: RunWarningRecord) -> bool:
+        """Record a run-time finding; False when the run already has it (same code and step ids)."""
+
+    def run_warnings(self, run_id: str) -> list[RunWarningRecord]:
+        """A run's run-time findings, oldest first."""
 
     def insert_bulk_job(self, job: BulkJobRecord) -> None:
         """Store a new bulk cancellation or replay."""

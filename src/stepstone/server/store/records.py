@@ -289,6 +289,17 @@ class AttemptRecord:
 
 
 @dataclass(slots=True)
+class RunWarningRecord:
+    """A run-time non-determinism finding on a run (`server.runs.nondeterminism`)."""
+
+    run_id: str
+    code: str  # STP101..STP104
+    message: str
+    step_ids_json: str  # a JSON array of the user's step ids
+    at: int
+
+
+@dataclass(slots=True)
 class SkipRecord:
     event_internal_id: str
     function_id: str

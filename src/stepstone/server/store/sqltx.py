@@ -26,6 +26,7 @@ from stepstone.server.store.records import (
     QueueItemRecord,
     RunQuery,
     RunRecord,
+    RunWarningRecord,
     SkipRecord,
     StepRecord,
     dumps,
@@ -304,6 +305,22 @@ class SqlTx:
     def step_inputs(self, run_id: str) -> dict[str, str]:
         return {str(row[0]): str(row[1]) for row in self._all("step_inputs", {"run_id": run_id})}
 
+    def insert_run_warning(self, warning: RunWarningRecord) -> bool:
+        params = {
+            "run_id": warning.run_id,
+            "code": warning.code,
+            "message": warning.message,
+            "step_ids": warning.step_ids_json,
+            "at": warning.at,
+        }
+        return self._run("insert_run_warning", params) > 0
+
+    def run_warnings(self, run_id: str) -> list[RunWarningRecord]:
+        return [
+            RunWarningRecord(str(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]))
+            for row in self._all("run_warnings", {"run_id": run_id})
+        ]
+
     def insert_bulk_job(self, job: BulkJobRecord) -> None:
         self._run("insert_bulk_job", rows.bulk_job_params(job))
 
@@ -543,7 +560,13 @@ class SqlTx:
         run_ids = [str(row[0]) for row in self._all("ended_runs_before", {"before": ended_before, "limit": limit})]
         for run_id in run_ids:
             self._run("keep_change_floor", {"run_id": run_id})  # later stamps must stay above the pruned run's
-            for query in ("delete_run_steps", "delete_run_attempts", "delete_run_events", "delete_run"):
+            for query in (
+                "delete_run_steps",
+                "delete_run_attempts",
+                "delete_run_warnings",
+                "delete_run_events",
+                "delete_run",
+            ):
                 self._run(query, {"run_id": run_id})
         return len(run_ids)
 

@@ -590,3 +590,15 @@ LIMIT %(limit)s
 -- Plan the next queries of this transaction for their values: a generic plan of a listing with optional
 -- filters sorts every run instead of reading the newest few by id.
 SET LOCAL plan_cache_mode = force_custom_plan
+
+-- insert_run_warning --
+-- A run-time non-determinism finding; one already recorded for the run (same code and steps) is kept as is.
+INSERT INTO run_warnings (run_id, code, message, step_ids, at)
+VALUES (%(run_id)s, %(code)s, %(message)s, %(step_ids)s, %(at)s)
+ON CONFLICT (run_id, code, step_ids) DO NOTHING
+
+-- run_warnings --
+SELECT run_id, code, message, step_ids, at FROM run_warnings WHERE run_id = %(run_id)s ORDER BY id
+
+-- delete_run_warnings --
+DELETE FROM run_warnings WHERE run_id = %(run_id)s

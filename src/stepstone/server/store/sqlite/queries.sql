@@ -581,3 +581,14 @@ LIMIT :limit
 -- plan_for_values --
 -- SQLite plans every statement with its values already.
 SELECT 1
+
+-- insert_run_warning --
+-- A run-time non-determinism finding; one already recorded for the run (same code and steps) is kept as is.
+INSERT INTO run_warnings (run_id, code, message, step_ids, at) VALUES (:run_id, :code, :message, :step_ids, :at)
+ON CONFLICT (run_id, code, step_ids) DO NOTHING
+
+-- run_warnings --
+SELECT run_id, code, message, step_ids, at FROM run_warnings WHERE run_id = :run_id ORDER BY id
+
+-- delete_run_warnings --
+DELETE FROM run_warnings WHERE run_id = :run_id

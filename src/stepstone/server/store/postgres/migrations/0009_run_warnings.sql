@@ -1,0 +1,11 @@
+-- Non-determinism found at run time (`server.runs.nondeterminism`): one row per finding and run, kept once
+-- (a call that repeats a finding adds nothing: UNIQUE), shown on the run in the API and the dashboard.
+CREATE TABLE run_warnings (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    step_ids TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    UNIQUE (run_id, code, step_ids)
+);
