@@ -11,7 +11,7 @@ import ast
 from collections.abc import Callable, Iterator
 
 from stepstone.lint import calls
-from stepstone.lint.scope import Durable, Module, handler_arg
+from stepstone.lint.scope import Durable, Module, handler_arg, is_name
 
 Hit = tuple[ast.AST, str, str]
 Check = Callable[[Module, Durable], Iterator[Hit]]
@@ -109,6 +109,22 @@ def client_send(mod: Module, fn: Durable, node: ast.Call) -> str | None:
     if isinstance(func.value, ast.Name) and func.value.id in mod.clients and func.value.id not in fn.bound:
         return func.attr
     return None
+
+
+def module_sends(mod: Module) -> Iterator[Hit]:
+    """STP010 anywhere in the file: an unawaited `client.send(...)` statement in an `async def` (a route, a task)."""
+    for node in ast.walk(mod.tree):
+        if not isinstance(node, ast.AsyncFunctionDef) or node.name in mod.registered:
+            continue
+        stack: list[ast.AST] = list(node.body)
+        while stack:
+            sub = stack.pop()
+            if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+                continue  # their own scope: an async def is visited by the outer walk
+            func = sub.value.func if isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Call) else None
+            if isinstance(func, ast.Attribute) and func.attr == "send" and is_name(func.value, mod.clients):
+                yield sub, "STP010", "`send(...)` of the async client is not awaited: no event is sent"
+            stack.extend(ast.iter_child_nodes(sub))
 
 
 def sends(mod: Module, fn: Durable) -> Iterator[Hit]:

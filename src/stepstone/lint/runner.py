@@ -21,12 +21,13 @@ def lint_source(source: str, path: str = "<string>", enabled: Iterable[str] | No
     module = Module(ast.parse(source, path))
     lines = source.splitlines()
     seen: dict[tuple[int, str], Finding] = {}
-    for fn in module.functions:
-        for check in [*checks.CHECKS, *structure.CHECKS]:
-            for node, code, message in check(module, fn):
-                line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1
-                if code in codes and (line, code) not in seen and not suppressed(lines, line, code):
-                    seen[(line, code)] = Finding(path, line, col, code, message, RULES[code].fix)
+    hits = [
+        hit for fn in module.functions for check in [*checks.CHECKS, *structure.CHECKS] for hit in check(module, fn)
+    ]
+    for node, code, message in [*hits, *checks.module_sends(module)]:
+        line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1
+        if code in codes and (line, code) not in seen and not suppressed(lines, line, code):
+            seen[(line, code)] = Finding(path, line, col, code, message, RULES[code].fix)
     return sorted(seen.values())
 
 

@@ -111,7 +111,15 @@ class Module:
             if isinstance(stmt, Def):
                 self.defs[stmt.name] = stmt
             self.module_bound |= bound_by(stmt, top=True)
-        self.clients: set[str] = set()
+        self.clients: set[str] = {
+            target.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and (self.qualname(node.value.func) or "").endswith((".Stepstone", ".Inngest"))
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
         self.functions = [
             self.durable(node) for node in ast.walk(tree) if isinstance(node, Def) and self.decorated(node)
         ]
@@ -177,7 +185,7 @@ class Module:
             if isinstance(target, ast.Lambda):
                 found = target
             elif isinstance(target, ast.Name):
-                found = inner.get(target.id) or (self.defs.get(target.id) if target.id not in fn.bound else None)
+                found = inner.get(target.id) or self.outer_def(fn, target.id)
             if found is not None and id(found) not in handlers:
                 handlers[id(found)] = Handler(found, sub)
         fn.handlers = list(handlers.values())
@@ -185,6 +193,19 @@ class Module:
         for handler in fn.handlers:
             body = handler.node.body
             self.collect([body] if isinstance(body, ast.expr) else body, handler.nodes, handlers)
+
+    def outer_def(self, fn: Durable, name: str) -> Def | None:
+        """A def named `name` in a scope around the function (an app factory's body, or the module)."""
+        if name in fn.bound:
+            return None
+        node: ast.AST = fn.node
+        while node in self.parents:
+            node = self.parents[node]
+            if isinstance(node, Def):
+                for stmt in node.body:
+                    if isinstance(stmt, Def) and stmt.name == name:
+                        return stmt
+        return self.defs.get(name)
 
     def collect(
         self, roots: list[ast.stmt] | list[ast.expr], into: list[ast.AST], handlers: dict[int, Handler]

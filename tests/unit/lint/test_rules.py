@@ -220,3 +220,30 @@ def test_official_sdk_gathers_steps_only_through_group_parallel() -> None:
     official = in_function(gather, header="import inngest")
     assert codes(official, "STP015") == ["STP015"]
     assert codes(in_function(gather), "STP015") == []
+
+
+def test_an_unawaited_send_anywhere_in_the_file() -> None:
+    route = "async def route() -> None:\n    client.send(stepstone.Event(name='x'))\n"
+    assert codes(route) == ["STP010"]
+    assert codes(route.replace("client.send", "await client.send")) == []
+    assert codes(route.replace("async def", "def")) == []  # a sync def cannot await: not this rule
+    other = "other = stepstone.Stepstone(app_id='b')\nasync def route() -> None:\n    other.send(1)\n"
+    assert codes(other) == ["STP010"]  # a client that defines no function is still a client
+    assert codes("async def route(client: object) -> None:\n    mailer.send(1)\n") == []
+
+
+def test_handlers_defined_in_an_app_factory() -> None:
+    factory = """
+    def build(client: stepstone.Stepstone) -> None:
+        def fetch() -> float:
+            return time.time()
+
+        @client.create_function(fn_id="f", trigger=[])
+        async def f(ctx: stepstone.Context) -> None:
+            await ctx.step.run("fetch", fetch)
+
+        def nested() -> None:
+            ctx.step.run("x", lambda: 1)
+    """
+    assert codes(factory) == []
+    assert codes(factory.replace("return time.time()", "return ctx.step.run('n', lambda: 1)")) == ["STP012"]
