@@ -213,11 +213,15 @@ class Module:
         stack: list[ast.AST] = list(reversed(roots))
         while stack:
             node = stack.pop()
-            if id(node) in handlers or isinstance(node, ast.ClassDef):
-                continue  # a handler has its own region; a class is not the function's code
-            if isinstance(node, Def):
-                into.extend(node.decorator_list)
-                continue  # a helper: it runs only when called, and the linter does not follow calls
+            if isinstance(node, Def | ast.Lambda) and (id(node) in handlers or not isinstance(node, ast.Lambda)):
+                # A handler has its own region and a helper runs only when called (calls are not followed);
+                # their decorators and default values are evaluated here, though.
+                decorators = [] if isinstance(node, ast.Lambda) else node.decorator_list
+                defaults = [*node.args.defaults, *(value for value in node.args.kw_defaults if value is not None)]
+                stack.extend(reversed([*decorators, *defaults]))
+                continue
+            if isinstance(node, ast.ClassDef):
+                continue  # a class is not the function's code
             into.append(node)
             stack.extend(reversed(list(ast.iter_child_nodes(node))))
 

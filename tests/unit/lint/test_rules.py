@@ -247,3 +247,9 @@ def test_handlers_defined_in_an_app_factory() -> None:
     """
     assert codes(factory) == []
     assert codes(factory.replace("return time.time()", "return ctx.step.run('n', lambda: 1)")) == ["STP012"]
+
+
+def test_defaults_and_decorators_of_inner_defs_run_in_the_body() -> None:
+    assert codes(in_function("await ctx.step.run('a', lambda at=time.time(): at)")) == ["STP001"]
+    assert codes(in_function("def helper(at: float = time.time()) -> float:\n    return at")) == ["STP001"]
+    assert codes(in_function("@functools.cache\ndef helper() -> float:\n    return time.time()")) == []
