@@ -92,6 +92,14 @@ def common(func: F) -> F:
             "newest first, before it answers with what it found and where it stopped.",
         ),
         option(
+            "nondeterminism",
+            type=click.Choice(["warn", "fail"]),
+            default="warn",
+            help="When a run's code departs from its stored steps (a step not reached, of another kind, out of "
+            "order): record a warning on the run, or fail it with NonDeterminismError. For functions that do not "
+            "say (apps of the official SDKs always).",
+        ),
+        option(
             "log-level",
             type=click.Choice(["debug", "info", "warning", "error"]),
             default="info",

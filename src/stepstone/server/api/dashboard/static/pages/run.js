@@ -156,6 +156,7 @@ export async function render(container, [runId]) {
         run.cron ? ["Cron", h("code", {}, run.cron)] : null,
       ]),
       lineage(run),
+      warnings(run),
       timeline(run, {onOpen: (step) => open(step), selected}),
       outcome(run),
       h("h2", {}, "Trigger event", (run.events || []).length === 1 ? "" : "s"),
@@ -192,4 +193,18 @@ function functionAttempts(run) {
   if (!own.length) return null;
   return [h("h2", {}, "Failed attempts of the function's code"), h("ol", {class: "attempts"}, own.map((a) =>
     h("li", {}, h("p", {}, `Attempt ${a.attempt + 1} failed at `, time(a.at)), errorBlock(a.error))))];
+}
+
+// Run-time non-determinism findings (STP101-STP104): said in words, so they do not rely on colour.
+function warnings(run) {
+  const found = run.warnings || [];
+  if (!found.length) return null;
+  return h("section", {class: "warnings", "aria-labelledby": "warnings-title"},
+    h("h2", {id: "warnings-title"}, `Warnings (${found.length})`),
+    h("p", {class: "muted"}, "The function's code took another path than this run's stored steps. ",
+      "See docs/nondeterminism.md."),
+    h("ol", {class: "attempts"}, found.map((w) => h("li", {},
+      h("p", {}, h("strong", {}, `Warning ${w.code}`), " at ", time(w.at),
+        w.step_ids.length ? [" — steps ", w.step_ids.map((id, i) => [i ? ", " : "", h("code", {}, id)])] : null),
+      h("p", {}, w.message)))));
 }
