@@ -88,3 +88,19 @@ async def test_a_planned_step_that_comes_back_as_a_sleep_is_step_kind_changed(ha
     assert warnings[0]["code"] == "STP102"
     assert warnings[0]["step_ids"] == ["x"]
     assert "step 'x' as a step.run, but the code now reports a step.sleep with the same id" in warnings[0]["message"]
+
+
+async def test_the_engine_default_fail_fails_runs_of_apps_that_cannot_say(
+    tmp_path: Path, backend: dict[str, Any]
+) -> None:
+    harness = Harness(tmp_path, backend, nondeterminism="fail")  # `stepstone dev --nondeterminism fail`
+    await harness.start()
+    try:
+        served = await harness.serve_app(build(harness.url), free_socket())
+        await harness.sync(f"{served.url}/api/inngest")
+        run = await harness.wait_run(await harness.send("drift/kind"), status="Failed")
+        assert run["output"]["name"] == "NonDeterminismError"
+        assert run["output"]["message"].startswith("STP102 step-kind-changed: function 'drift-official-kind'")
+        assert [warning["code"] for warning in run["warnings"]] == ["STP102"]
+    finally:
+        await harness.stop()
