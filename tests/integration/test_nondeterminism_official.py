@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import fastapi
+import httpx
 import inngest
 import inngest.fast_api
 import pytest
 
+from tests.compat import stack
+from tests.e2e.processes import Process, free_port
 from tests.harness import Harness, eventually, free_socket
 
 
@@ -70,9 +73,11 @@ async def test_a_targeted_step_renamed_between_calls_is_unknown_step_targeted(ha
     assert {warning["code"] for warning in warnings} == {"STP104"}
     message = warnings[0]["message"]
     assert "STP104 unknown-step-targeted: function 'drift-official-renamed'" in message
-    assert "the engine targeted step 'a-1' but the code never reached it" in message
+    # both planned steps are targeted side by side; whichever call answers first fails the run
+    [step_id] = warnings[0]["step_ids"]
+    assert step_id in ("a-1", "b-1")
+    assert f"the engine targeted step '{step_id}' but the code never reached it" in message
     assert "when targeting a different step" in message  # what the SDK said
-    assert warnings[0]["step_ids"] == ["a-1"]
 
 
 async def test_a_planned_step_that_comes_back_as_a_sleep_is_step_kind_changed(harness: Harness) -> None:
@@ -104,3 +109,57 @@ async def test_the_engine_default_fail_fails_runs_of_apps_that_cannot_say(
         assert [warning["code"] for warning in run["warnings"]] == ["STP102"]
     finally:
         await harness.stop()
+
+
+@pytest.fixture(params=["checkpoints", "classic"])
+async def ts_app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    """The TypeScript SDK app (`tests/compat/ts/nondeterminism_app.mjs`) as a process, synced to an engine."""
+    if (problem := stack.node_problem()) is not None:
+        pytest.skip(problem)
+    harness = Harness(tmp_path)
+    await harness.start()
+    port = free_port()
+    environment = {**stack.clean_environment(), "INNGEST_DEV": harness.url, "PORT": str(port)}
+    if request.param == "classic":
+        environment["COMPAT_CHECKPOINTING"] = "0"
+    app = Process(["node", str(stack.TS_DIR / "nondeterminism_app.mjs")], environment, tmp_path / "ts.log")
+    app.start()
+    try:
+        async with httpx.AsyncClient() as http:
+            await eventually(lambda: _up(http, f"http://127.0.0.1:{port}/health"))
+        await harness.sync(f"http://127.0.0.1:{port}/api/inngest")
+        yield harness
+    finally:
+        app.stop()
+        await harness.stop()
+
+
+async def _up(http: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await http.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def test_typescript_a_planned_step_back_as_a_sleep_is_step_kind_changed(ts_app: Harness) -> None:
+    # Targeted at `x`, the SDK finds a sleep `x` where it looked for a step.run, and answers StepNotFound
+    # (after its own 10 s wait) listing the very id it was asked for among the steps it found.
+    run = await ts_app.wait_run(await ts_app.send("drift/kind"), status="Failed", timeout=60)
+    [warning] = run["warnings"]
+    assert (warning["code"], warning["step_ids"]) == ("STP102", ["x"])
+    assert "function 'drift-ts-kind'" in warning["message"]
+    assert (
+        "the history has step 'x' as a step.run; the engine targeted it, but the code reached a step with"
+        in (warning["message"])
+    )
+
+
+async def test_typescript_a_targeted_step_renamed_is_unknown_step_targeted(ts_app: Harness) -> None:
+    # The SDK answers StepNotFound only once its own 10 s wait for the targeted step has passed.
+    run = await ts_app.wait_run(await ts_app.send("drift/renamed"), status="Failed", timeout=60)
+    assert "Could not find step" in run["output"]["error"]
+    codes = {warning["code"] for warning in run["warnings"]}
+    assert codes == {"STP104"}, run["warnings"]
+    [step_id] = run["warnings"][0]["step_ids"]
+    assert step_id in ("a-1", "b-1")
+    assert f"the engine targeted step '{step_id}' but the code never reached it" in run["warnings"][0]["message"]

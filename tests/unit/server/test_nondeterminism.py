@@ -102,6 +102,11 @@ def test_the_typescript_sdks_step_not_found_answer() -> None:
     assert (found.code, found.name, found.step_ids) == ("STP104", "unknown-step-targeted", ("a",))
     assert "the engine targeted step 'a' but the code never reached it" in found.message
     assert "Found new steps" in found.message
+    # the very id among the steps it found: the step is there, of another kind
+    body["foundSteps"] = [{"id": hash_step_id("a"), "name": "a", "displayName": "a"}]
+    [changed] = check([stored("a", "StepPlanned", done=False)], error_body=body, target=hash_step_id("a"))
+    assert (changed.code, changed.step_ids) == ("STP102", ("a",))
+    assert "reached a step with the same id of another kind" in changed.message
     # any other failure of a targeted call says nothing about determinism
     assert check([stored("a")], error_body={"name": "Error", "message": "boom"}, target=hash_step_id("a")) == []
 

@@ -227,6 +227,16 @@ class _Facts:
     def unknown_target(self, target: str, body: dict[str, Any]) -> list[Finding]:
         name = self.name(target)
         said = str(body.get("error") or body.get("message") or "")
+        found = body.get("foundSteps")
+        if isinstance(found, list) and any(isinstance(item, dict) and item.get("id") == target for item in found):
+            # The TypeScript SDK found a step with the targeted id, but not of the kind the engine asked for.
+            step = self.steps.get(target)
+            stored = kind(step.op) if step is not None else "step"
+            what = (
+                f"the history has step {name!r} as a {stored}; the engine targeted it, but the code reached a "
+                f"step with the same id of another kind (the SDK said: {said!r})."
+            )
+            return [self.finding("STP102", "step-kind-changed", what, [name])]
         what = f"the engine targeted step {name!r} but the code never reached it (the SDK said: {said!r})."
         return [self.finding("STP104", "unknown-step-targeted", what, [name])]
 
