@@ -4,6 +4,7 @@ naming the steps (the default, `warn`), or fails with a `NonDeterminismError` (`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -85,6 +86,16 @@ async def test_steps_reached_in_another_order_are_a_warning(warn: Drift) -> None
     assert "a value read outside a step changed between calls" in message
     assert "function version 1 (app version unset), which is still current" in message
     assert warning["at"]
+
+
+async def test_a_finding_is_logged_once_at_warning(warn: Drift, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="stepstone.runs")
+    run_id = await warn.sleeping("drift/order")
+    await warn.after_noon(run_id, "Completed")
+    [record] = [r for r in caplog.records if getattr(r, "action", None) == "run.nondeterminism"]
+    assert record.levelno == logging.WARNING
+    assert (record.run_id, record.code, record.function_id) == (run_id, "STP103", "drift-order")  # type: ignore[attr-defined]
+    assert record.getMessage().startswith(f"drift-order: run {run_id} STP103 step-order-changed: ")
 
 
 async def test_a_stored_step_not_reached_is_a_warning(warn: Drift) -> None:
