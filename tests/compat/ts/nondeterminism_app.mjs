@@ -28,7 +28,8 @@ const kind = inngest.createFunction(
   async ({ step }) => {
     calls.kind += 1;
     if (calls.kind === 1) {
-      await Promise.all([step.run("x", () => "x"), step.run("y", () => "y")]);
+      // found together: `x` is planned (then targeted alone), `y` sleeps
+      await Promise.all([step.run("x", () => "x"), step.sleep("y", "1h")]);
     } else {
       await step.sleep("x", "1h");
     }

@@ -12,14 +12,13 @@ from stepstone.protocol import opcodes
 from stepstone.protocol.stepids import hash_step_id
 from stepstone.server.runs import nondeterminism
 from stepstone.server.runs.nondeterminism import Used
-from stepstone.server.store.records import StepRecord, StepStatus
+from stepstone.server.store.records import StepHistoryRecord
 
 SAME = nondeterminism.Versions(3, 3, "v1", "v1")
 
 
-def stored(user_id: str, op: str = "StepRun", *, done: bool = True) -> StepRecord:
-    status = StepStatus.COMPLETED if done else StepStatus.PLANNED
-    return StepRecord("run-1", hash_step_id(user_id), user_id, 0, op, status, memo_json='{"data":1}' if done else None)
+def stored(user_id: str, op: str = "StepRun", *, done: bool = True) -> StepHistoryRecord:
+    return StepHistoryRecord(hash_step_id(user_id), '{"data":1}' if done else None, user_id, op, 1 if done else None)
 
 
 def used(user_id: str, op: str = "StepRun", *, parallel: bool = False) -> Used:
@@ -30,7 +29,7 @@ def op(user_id: str, opcode: str = "StepRun") -> opcodes.Op:
     return opcodes.Op.model_validate({"op": opcode, "id": hash_step_id(user_id), "displayName": user_id})
 
 
-def check(history: list[StepRecord], **given: Any) -> list[nondeterminism.Finding]:
+def check(history: list[StepHistoryRecord], **given: Any) -> list[nondeterminism.Finding]:
     args: dict[str, Any] = {
         "used": None,
         "ops": [],

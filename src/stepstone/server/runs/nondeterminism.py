@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from stepstone.protocol import opcodes
-from stepstone.server.store.records import RunRecord, RunWarningRecord, StepRecord
+from stepstone.server.store.records import RunRecord, RunWarningRecord, StepHistoryRecord
 
 WARN = "warn"
 FAIL = "fail"
@@ -112,7 +112,7 @@ def parse_used(text: str | None) -> list[Used] | None:
 
 
 def check(
-    history: Sequence[StepRecord],
+    history: Sequence[StepHistoryRecord],
     *,
     used: list[Used] | None,
     ops: Sequence[opcodes.Op],
@@ -150,7 +150,7 @@ def _targeting_failed(body: Any) -> bool:
 class _Facts:
     """The history indexed for one comparison, and the findings' wording."""
 
-    def __init__(self, history: Sequence[StepRecord], fn: str, run_id: str, versions: Versions) -> None:
+    def __init__(self, history: Sequence[StepHistoryRecord], fn: str, run_id: str, versions: Versions) -> None:
         self.steps = {step.hashed_id: step for step in history}
         self.position = {step.hashed_id: number for number, step in enumerate(history)}
         self.head = f"function {fn!r}, run {run_id}"

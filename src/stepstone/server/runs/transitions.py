@@ -29,6 +29,7 @@ from stepstone.server.store.records import (
     QueueItemRecord,
     RunRecord,
     RunStatus,
+    StepHistoryRecord,
     StepRecord,
     StepStatus,
 )
@@ -62,7 +63,7 @@ class CallPlan:
     # Inputs a rerun from a step gave steps not finished yet (hashed id -> JSON array), sent as `{"input": ...}`.
     inputs: dict[str, str] = field(default_factory=dict)
     # The run's steps in the order first stored, finished or not (`runs.nondeterminism` compares answers with it).
-    history: list[StepRecord] = field(default_factory=list)
+    history: list[StepHistoryRecord] = field(default_factory=list)
 
 
 def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
@@ -81,7 +82,7 @@ def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
     if run.status == RunStatus.QUEUED:
         lifecycle.mark_started(work, run, fn)
     events = work.events.get_events_by_seq(work.runs.run_event_seqs(run.id))
-    history = work.runs.list_steps(run.id)  # the memos, and what non-determinism is checked against: one read
+    history = work.runs.step_history(run.id)  # the memos, and what non-determinism is checked against: one read
     finished = sorted((step for step in history if step.memo_json is not None), key=_finish_order)
     memos = [(step.hashed_id, step.memo_json or "") for step in finished]
     inputs = work.runs.step_inputs(run.id) if run.original_run_id else {}  # only a rerun from a step has any
@@ -91,7 +92,7 @@ def prepare_call(work: Work, item: QueueItemRecord) -> CallPlan | None:
     return CallPlan(run, fn, events_json, memos, work.events.last_event_seq(), inputs, history)
 
 
-def _finish_order(step: StepRecord) -> int:
+def _finish_order(step: StepHistoryRecord) -> int:
     return step.finished_seq or 0
 
 

@@ -33,6 +33,7 @@ from stepstone.server.store.records import (
     RunRecord,
     RunWarningRecord,
     SkipRecord,
+    StepHistoryRecord,
     StepRecord,
 )
 
@@ -166,6 +167,9 @@ class RunsTx(Protocol):
 
     def step_memos(self, run_id: str) -> list[tuple[str, str]]:
         """(hashed id, memo JSON) of the run's finished steps, in completion order (the stack)."""
+
+    def step_history(self, run_id: str) -> list[StepHistoryRecord]:
+        """The run's steps, finished or not, in the order first stored, with their memos (one read per call)."""
 
     def get_step(self, run_id: str, hashed_id: str) -> StepRecord | None:
         """One step of a run."""

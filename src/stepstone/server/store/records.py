@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -286,6 +286,17 @@ class AttemptRecord:
     error_json: str
     at: int
     user_id: str | None = None  # the step id the user wrote (None for the function, and before schema 5)
+
+
+class StepHistoryRecord(NamedTuple):
+    """A step as a call needs it: its memo (None until it has an outcome), and its id and kind for the
+    non-determinism checks (`Tx.step_history`). A tuple: a call reads one per step of the run."""
+
+    hashed_id: str
+    memo_json: str | None
+    user_id: str
+    op: str
+    finished_seq: int | None
 
 
 @dataclass(slots=True)

@@ -28,6 +28,7 @@ from stepstone.server.store.records import (
     RunRecord,
     RunWarningRecord,
     SkipRecord,
+    StepHistoryRecord,
     StepRecord,
     dumps,
 )
@@ -278,6 +279,9 @@ class SqlTx:
 
     def step_memos(self, run_id: str) -> list[tuple[str, str]]:
         return [(str(row[0]), str(row[1])) for row in self._all("step_memos", {"run_id": run_id})]
+
+    def step_history(self, run_id: str) -> list[StepHistoryRecord]:
+        return [StepHistoryRecord._make(row) for row in self._all("step_history", {"run_id": run_id})]
 
     def get_step(self, run_id: str, hashed_id: str) -> StepRecord | None:
         row = self._one("get_step", {"run_id": run_id, "hashed_id": hashed_id})

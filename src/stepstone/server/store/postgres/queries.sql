@@ -178,6 +178,10 @@ SELECT count(*), coalesce(sum(size), 0) FROM steps WHERE run_id = %(run_id)s
 -- step_memos --
 SELECT hashed_id, memo FROM steps WHERE run_id = %(run_id)s AND memo IS NOT NULL ORDER BY finished_seq
 
+-- step_history --
+-- What a call sends (the memos) and what its answer is compared with (`runs.nondeterminism`), in one read.
+SELECT hashed_id, memo, user_id, op, finished_seq FROM steps WHERE run_id = %(run_id)s ORDER BY seq
+
 -- insert_attempt --
 INSERT INTO attempts (run_id, step_id, attempt, error, at, user_id)
 VALUES (%(run_id)s, %(step_id)s, %(attempt)s, %(error)s, %(at)s, %(user_id)s)
