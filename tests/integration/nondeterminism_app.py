@@ -12,9 +12,10 @@ import stepstone.fastapi
 
 
 def build(
-    engine_url: str, hour: dict[str, int], mode: Literal["warn", "fail"] | None = None
+    engine_url: str, hour: dict[str, int], mode: Literal["warn", "fail"] | None = None, version: str = "v1"
 ) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
-    client = stepstone.Stepstone(app_id="drift", is_dev=True, base_url=engine_url, environ={})
+    """The app as deployed at `version`: `deploy` calls its first step `load` at v1 and `load-all` after."""
+    client = stepstone.Stepstone(app_id="drift", is_dev=True, base_url=engine_url, environ={}, app_version=version)
 
     async def work() -> str:
         return "done"
@@ -56,6 +57,14 @@ def build(
         await ctx.step.run("two", work)
         return "ok"
 
+    retries = 1 if version == "v1" else 2  # the config changes too: a new function version
+
+    @client.create_function(fn_id="deploy", trigger=stepstone.TriggerEvent(event="drift/deploy"), retries=retries)
+    async def deploy(ctx: stepstone.Context) -> Any:
+        await ctx.step.run("load" if version == "v1" else "load-all", work)
+        await ctx.step.sleep("nap", "1h")
+        return version
+
     app = fastapi.FastAPI()
-    stepstone.fastapi.serve(app, client, [order, branch, kind, steady])
+    stepstone.fastapi.serve(app, client, [order, branch, kind, steady, deploy])
     return app, client

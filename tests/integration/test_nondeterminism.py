@@ -16,10 +16,22 @@ from tests.harness import Harness, eventually, free_socket
 from tests.integration import nondeterminism_app
 
 
+class Deployed:
+    """The app served at one URL, whose version a test can change (a deploy)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
 class Drift:
-    def __init__(self, harness: Harness, hour: dict[str, int]) -> None:
+    def __init__(self, harness: Harness, hour: dict[str, int], deployed: Deployed, url: str) -> None:
         self.harness = harness
         self.hour = hour
+        self.deployed = deployed
+        self.url = url
 
     async def sleeping(self, event: str) -> str:
         """Start a run at hour 9 and return its id once it sleeps in `nap`."""
@@ -54,9 +66,10 @@ async def drift(tmp_path: Path, backend: dict[str, Any], mode: str | None) -> As
     await harness.start()
     hour = {"now": 9}
     app, client = nondeterminism_app.build(harness.url, hour, mode)  # type: ignore[arg-type]
-    served = await harness.serve_app(app, free_socket())
+    deployed = Deployed(app)
+    served = await harness.serve_app(deployed, free_socket())
     await harness.sync(f"{served.url}/api/inngest")
-    yield Drift(harness, hour)
+    yield Drift(harness, hour, deployed, f"{served.url}/api/inngest")
     await harness.stop()
     await client.aclose()
 
@@ -84,7 +97,7 @@ async def test_steps_reached_in_another_order_are_a_warning(warn: Drift) -> None
     assert "the history has step 'a' before step 'b', but the code reached 'b' first" in message
     assert "nondeterminism_app.py:" in message  # where the code reached each step
     assert "a value read outside a step changed between calls" in message
-    assert "function version 1 (app version unset), which is still current" in message
+    assert "function version 1 (app version v1), which is still current" in message
     assert warning["at"]
 
 
@@ -121,6 +134,23 @@ async def test_a_deterministic_function_has_no_warnings(warn: Drift) -> None:
     run_id = await warn.sleeping("drift/steady")
     run = await warn.after_noon(run_id, "Completed")
     assert run["warnings"] == []
+
+
+async def test_a_deploy_between_calls_is_named_with_the_versions(warn: Drift) -> None:
+    run_id = await warn.sleeping("drift/deploy")
+    app, client = nondeterminism_app.build(warn.harness.url, warn.hour, None, version="v2")
+    warn.deployed.app = app
+    await warn.harness.sync(warn.url)
+    run = await warn.after_noon(run_id, "Completed")
+    await client.aclose()
+    [warning] = run["warnings"]
+    assert (warning["code"], warning["step_ids"]) == ("STP101", ["load"])
+    assert "moved on to new step 'load-all'" in warning["message"]
+    assert (
+        "The run started on function version 1 (app version v1); it meets function version 2 (app version v2)"
+        in (warning["message"])
+    )
+    assert run["output"] == "v2"
 
 
 async def test_nondeterminism_fail_fails_the_run_naming_the_steps(fail: Drift) -> None:
