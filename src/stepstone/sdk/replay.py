@@ -17,6 +17,7 @@ import enum
 import os
 import sys
 import traceback
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from stepstone.protocol import opcodes, stepids
 from stepstone.sdk import errors
 
 _SDK_DIR = os.path.dirname(os.path.abspath(__file__))
+_STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__))
 
 # True while a `step.run` callback runs: a step reached then is nested, which is an error.
 in_step: contextvars.ContextVar[bool] = contextvars.ContextVar("stepstone_in_step", default=False)
@@ -112,14 +114,14 @@ class StepCall:
 
 
 def source_line() -> str:
-    """`file:line` of the user code that reached the step being looked up (the first frame outside the SDK)."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_SDK_DIR) and "asyncio" not in filename:
-            return f"{os.path.basename(filename)}:{frame.f_lineno}"
-        frame = frame.f_back  # type: ignore[assignment]
-    return ""
+    """`file:line` of the user code that reached the step being looked up: the first frame outside the SDK,
+    or "" when that is the standard library (a step started in a task, e.g. a `group.parallel` lambda's)."""
+    frame: types.FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_SDK_DIR):
+        frame = frame.f_back
+    if frame is None or frame.f_code.co_filename.startswith(_STDLIB_DIR):
+        return ""
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 def read_error(memo: Memo) -> errors.StepError:

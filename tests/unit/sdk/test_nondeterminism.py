@@ -57,3 +57,19 @@ async def test_a_call_reports_the_stored_steps_it_used_in_order(client: stepston
 
     first = await handler.handle(comm.CommRequest("POST", URL, {}, call({}), query))
     assert headers.STEPS_USED not in first.headers  # nothing stored, nothing to report
+
+
+async def test_steps_reached_in_a_parallel_group_are_marked_so(client: stepstone.Stepstone) -> None:
+    async def work() -> int:
+        return 1
+
+    @client.create_function(fn_id="group", trigger=stepstone.TriggerEvent(event="a/b"))
+    async def grouped(ctx: stepstone.Context) -> None:
+        await ctx.group.parallel((lambda: ctx.step.run("p1", work), lambda: ctx.step.run("p2", work)))
+
+    handler = comm.CommHandler(client, [grouped], framework="test", options=None)
+    body = call({hash_step_id("p1"): {"data": 1}, hash_step_id("p2"): {"data": 2}})
+    answer = await handler.handle(comm.CommRequest("POST", URL, {}, body, {"fnId": grouped.id, "stepId": "step"}))
+    used = json.loads(answer.headers[headers.STEPS_USED])
+    assert [(entry[0], entry[3]) for entry in used] == [(hash_step_id("p1"), True), (hash_step_id("p2"), True)]
+    assert all(entry[2] == "" or entry[2].startswith("test_nondeterminism.py:") for entry in used)
