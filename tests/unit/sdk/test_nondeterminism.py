@@ -73,3 +73,20 @@ async def test_steps_reached_in_a_parallel_group_are_marked_so(client: stepstone
     used = json.loads(answer.headers[headers.STEPS_USED])
     assert [(entry[0], entry[3]) for entry in used] == [(hash_step_id("p1"), True), (hash_step_id("p2"), True)]
     assert all(entry[2] == "" or entry[2].startswith("test_nondeterminism.py:") for entry in used)
+
+
+async def test_past_the_size_limit_the_header_leaves_out_where(
+    client: stepstone.Stepstone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def work() -> int:
+        return 1
+
+    @client.create_function(fn_id="one", trigger=stepstone.TriggerEvent(event="a/b"))
+    async def one(ctx: stepstone.Context) -> None:
+        await ctx.step.run("a", work)
+
+    monkeypatch.setattr(comm, "STEPS_USED_LIMIT", 10)
+    handler = comm.CommHandler(client, [one], framework="test", options=None)
+    body = call({hash_step_id("a"): {"data": 1}})
+    answer = await handler.handle(comm.CommRequest("POST", URL, {}, body, {"fnId": one.id, "stepId": "step"}))
+    assert json.loads(answer.headers[headers.STEPS_USED]) == [[hash_step_id("a"), "StepRun", "", False]]
