@@ -18,7 +18,7 @@ May import protocol and server.store records only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,12 +121,13 @@ def check(
     target: str,
     fn: str,
     run_id: str,
-    versions: Versions,
+    versions: Callable[[], Versions],
 ) -> list[Finding]:
     """Every departure one call's answer shows from `history` (the run's steps in the order first stored).
 
     `ops` are the answer's ops (empty for a return or an error), `completed` whether the function
     returned, `error_body` the decoded body of an error answer, `target` the step the call targeted.
+    `versions` is asked only when there is a finding (reading the app's version now may cost a query).
     """
     facts = _Facts(history, fn, run_id, versions)
     found: list[Finding] = []
@@ -150,17 +151,21 @@ def _targeting_failed(body: Any) -> bool:
 class _Facts:
     """The history indexed for one comparison, and the findings' wording."""
 
-    def __init__(self, history: Sequence[StepHistoryRecord], fn: str, run_id: str, versions: Versions) -> None:
+    def __init__(
+        self, history: Sequence[StepHistoryRecord], fn: str, run_id: str, versions: Callable[[], Versions]
+    ) -> None:
         self.steps = {step.hashed_id: step for step in history}
         self.position = {step.hashed_id: number for number, step in enumerate(history)}
         self.head = f"function {fn!r}, run {run_id}"
-        self.tail = f"{CAUSE} {versions.text()}"
+        self.versions = versions
+        self.tail = ""
 
     def name(self, hashed_id: str) -> str:
         step = self.steps.get(hashed_id)
         return step.user_id if step is not None else hashed_id
 
     def finding(self, code: str, name: str, what: str, step_ids: Sequence[str]) -> Finding:
+        self.tail = self.tail or f"{CAUSE} {self.versions().text()}"
         return Finding(code, name, f"{code} {name}: {self.head}: {what} {self.tail}", tuple(step_ids))
 
     def kind_changed_used(self, used: list[Used]) -> list[Finding]:

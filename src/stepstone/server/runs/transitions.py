@@ -132,11 +132,11 @@ def _nondeterministic(work: Work, run: RunRecord, item: QueueItemRecord, plan: C
         used=nondeterminism.parse_used(outcome.steps_used),
         ops=outcome.ops if isinstance(outcome, Ops) else [],
         completed=isinstance(outcome, Completed),
-        error_body=orjson.loads(outcome.output_json) if isinstance(outcome, Failed) else None,
+        error_body=orjson.loads(outcome.output_json) if isinstance(outcome, Failed) and item.target else None,
         target=item.target,
         fn=run.function_slug,
         run_id=run.id,
-        versions=nondeterminism.Versions(
+        versions=lambda: nondeterminism.Versions(
             run.function_version,
             plan.function.record.version,
             run.app_version,
