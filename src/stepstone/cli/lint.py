@@ -14,6 +14,7 @@ from stepstone.lint import report as lint_report
 from stepstone.lint.findings import ConfigProblem
 from stepstone.lint.rules import RULES
 from stepstone.lint.runner import lint_paths
+from stepstone.lint.runtime import FINDINGS
 
 
 def _codes(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
@@ -48,7 +49,11 @@ def _codes(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> tu
     metavar="MODULE:ATTR",
     help="Also import the app and check each function's configuration with the engine's sync rules.",
 )
-@click.option("--explain", metavar="STPnnn", help="Print a rule's reason, a wrong example and a right one, and exit.")
+@click.option(
+    "--explain",
+    metavar="STPnnn",
+    help="Print a rule's (or a run-time finding's, STP101-STP104) reason, a wrong example and a right one, and exit.",
+)
 def lint(
     paths: tuple[Path, ...],
     fmt: str,
@@ -67,10 +72,9 @@ def lint(
     """
     if explain is not None:
         code = explain.strip().upper()
-        if code not in RULES:
-            raise click.BadParameter(
-                f"unknown rule {explain!r} (known: {', '.join(sorted(RULES))})", param_hint="--explain"
-            )
+        if code not in RULES and code not in FINDINGS:
+            known = ", ".join(sorted(RULES) + sorted(FINDINGS))
+            raise click.BadParameter(f"unknown rule {explain!r} (known: {known})", param_hint="--explain")
         click.echo(lint_report.explain(code))
         return
     app = None

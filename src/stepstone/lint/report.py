@@ -7,6 +7,7 @@ from typing import Any
 
 from stepstone.lint.findings import Report
 from stepstone.lint.rules import RULES
+from stepstone.lint.runtime import FINDINGS
 
 FORMATS = ("text", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -106,9 +107,12 @@ def escape(message: str) -> str:
 
 
 def explain(code: str) -> str:
-    """`--explain`: the rule's reason, fix, and a wrong and a right example."""
-    rule = RULES[code]
-    default = "on by default" if rule.default else "off by default (heuristic): turn it on with --select"
+    """`--explain`: the rule's (or run-time finding's) reason, fix, and a wrong and a right example."""
+    rule = RULES.get(code) or FINDINGS[code]
+    if code in FINDINGS:
+        default = "found at run time by the engine, not by lint"
+    else:
+        default = "on by default" if rule.default else "off by default (heuristic): turn it on with --select"
     return "\n".join(
         [
             f"{rule.code} {rule.name} ({default})",

@@ -113,7 +113,7 @@ RULE_LIST = [
         "Files differ between machines and change over time; writes outside a step repeat on every call.",
         fn("    template = open('receipt.txt').read()\n    await ctx.step.run('send', send, template)\n"),
         fn(
-            "    template = await ctx.step.run('template', lambda: open('receipt.txt').read())\n"
+            "    template = await ctx.step.run('template', load_template)\n"
             "    await ctx.step.run('send', send, template)\n"
         ),
     ),
