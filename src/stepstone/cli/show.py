@@ -135,6 +135,7 @@ def run_tree(run: dict[str, Any]) -> RenderableType:
             root.add(Text(f"{label}  {run[key]}"))
     _steps(root, run.get("steps") or [])
     _attempts(root, run.get("attempts") or [])
+    _warnings(root, run.get("warnings") or [])
     if run.get("output") is not None:
         label = "error" if run["status"] == "Failed" else "output"
         root.add(Text(f"{label}  {problem(run['output']) if label == 'error' else preview(run['output'], 400)}"))
@@ -154,6 +155,17 @@ def _steps(root: Tree, steps: list[dict[str, Any]]) -> None:
             branch.add(Text(problem(step["error"]), style="red"))
         elif step.get("output") is not None:
             branch.add(Text(preview(step["output"])))
+
+
+def _warnings(root: Tree, warnings: list[dict[str, Any]]) -> None:
+    """What the engine found wrong with the run's path (non-determinism, docs/nondeterminism.md), in full."""
+    if not warnings:
+        return
+    node = root.add(Text(f"warnings ({len(warnings)})", style="bold yellow"))
+    for warning in warnings:
+        steps = ", ".join(str(step) for step in warning.get("step_ids") or [])
+        branch = node.add(Text(f"{warning.get('code')}  steps {steps or '-'}  at {when(warning.get('at'))}"))
+        branch.add(Text(str(warning.get("message", ""))))
 
 
 def _attempts(root: Tree, attempts: list[dict[str, Any]]) -> None:

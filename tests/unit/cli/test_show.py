@@ -1,0 +1,42 @@
+"""`stepstone runs show` draws a run's warnings (non-determinism findings) in full, and none when it has none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from stepstone.cli.show import run_tree
+
+RUN: dict[str, Any] = {
+    "run_id": "01RUN",
+    "function_id": "shop-charge",
+    "function_version": 2,
+    "status": "Running",
+    "created_at": "2026-12-06T00:00:00.000Z",
+    "steps": [],
+    "attempts": [],
+}
+
+
+def drawn(run: dict[str, Any]) -> str:
+    console = Console(width=200, record=True, color_system=None)
+    console.print(run_tree(run))
+    return console.export_text()
+
+
+def test_a_run_shows_its_warnings() -> None:
+    warning = {
+        "code": "STP103",
+        "message": "function shop-charge, run 01RUN: the code reached 'b' before 'a'",
+        "step_ids": ["b", "a"],
+        "at": "2026-12-06T00:00:01.000Z",
+    }
+    text = drawn({**RUN, "warnings": [warning]})
+    assert "warnings (1)" in text
+    assert "STP103  steps b, a" in text
+    assert "the code reached 'b' before 'a'" in text
+
+
+def test_no_warnings_no_section() -> None:
+    assert "warnings" not in drawn({**RUN, "warnings": []})
