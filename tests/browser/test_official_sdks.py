@@ -8,7 +8,6 @@ The engine is `stepstone dev` as a process, the app another process, as a user r
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,12 +27,7 @@ COMBINATIONS = [(PYTHON, "sqlite"), (TYPESCRIPT, "sqlite"), (PYTHON, "postgres")
 def sdk_stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     sdk, store = request.param
     if sdk == TYPESCRIPT:
-        problem = stack.node_problem()
-        if problem is not None:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"CI=true and {problem}")
-            pytest.skip(problem)
-        stack.install_ts_sdk()
+        stack.require_ts_sdk()
     uri = request.getfixturevalue("postgres_dsn") if store == "postgres" else None
     with stack.serve(sdk, tmp_path, postgres_uri=uri) as served:
         yield served

@@ -8,7 +8,6 @@ partial run updates only what it ran; `python -m tests.compat.matrix` writes the
 from __future__ import annotations
 
 import json
-import os
 from importlib import metadata
 from typing import Any
 
@@ -24,12 +23,7 @@ _RECORDED = pytest.StashKey[dict[tuple[str, str], dict[str, Any]]]()
 @pytest.fixture(scope="session")
 def ts_sdk() -> None:
     """The pinned TypeScript SDK, installed (`npm ci`) on first use; Node.js is required in CI."""
-    problem = stack.node_problem()
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {problem}")
-        pytest.skip(problem)
-    stack.install_ts_sdk()
+    stack.require_ts_sdk()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -81,6 +81,18 @@ def install_ts_sdk() -> None:
         raise RuntimeError(f"npm ci failed in {TS_DIR}:\n{result.stdout}\n{result.stderr}")
 
 
+def require_ts_sdk() -> None:
+    """Install the pinned TypeScript SDK (`npm ci`) if needed; without Node.js skip the test, or fail it in CI."""
+    import pytest
+
+    problem = node_problem()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {problem}")
+        pytest.skip(problem)
+    install_ts_sdk()
+
+
 class Engine:
     """`stepstone dev` (or `start`, with keys) on a fresh SQLite file, or on PostgreSQL at `postgres_uri`."""
 
