@@ -57,6 +57,7 @@ def _settings(
     lease_seconds: float,
     retention_days: float,
     no_dashboard: bool = False,
+    no_metrics: bool = False,
     **keys: Any,
 ) -> EngineSettings:
     return EngineSettings(
@@ -69,6 +70,7 @@ def _settings(
         lease=timedelta(seconds=lease_seconds),
         retention=timedelta(days=retention_days) if retention_days else None,
         dashboard=not no_dashboard,
+        metrics=not no_metrics,
         **keys,
     )
 

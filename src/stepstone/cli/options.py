@@ -85,6 +85,24 @@ def common(func: F) -> F:
             help="Do not serve the browser dashboard at / (the REST API stays).",
         ),
         option(
+            "no-metrics",
+            is_flag=True,
+            default=False,
+            help="Do not serve Prometheus metrics at /metrics.",
+        ),
+        option(
+            "metrics-public",
+            is_flag=True,
+            default=False,
+            help="start: serve /metrics without the API's Bearer key (dev serves them to anyone).",
+        ),
+        option(
+            "trace-url",
+            default=None,
+            help="A trace viewer's URL with {trace_id} in it (e.g. http://jaeger:16686/trace/{trace_id}): the "
+            "dashboard links each run to its trace there.",
+        ),
+        option(
             "search-limit",
             type=click.IntRange(1),
             default=5_000,

@@ -54,6 +54,9 @@ class EngineSettings:
     dashboard: bool = True  # the browser dashboard at `/` (api.dashboard); off: `/` is a 404
     # `start`: the dashboard's login (None: the dashboard is off); `dev` needs no login
     dashboard_password: DashboardPassword | None = None
+    metrics: bool = True  # Prometheus metrics at `/metrics` (server.core.metrics)
+    metrics_public: bool = False  # `start`: serve `/metrics` without the API's Bearer key
+    trace_url: str | None = None  # a trace viewer's URL with `{trace_id}`, linked from the dashboard
 
     @property
     def server_kind(self) -> str:
