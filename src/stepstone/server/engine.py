@@ -19,8 +19,9 @@ from stepstone.protocol import events as wire_events
 from stepstone.protocol import opcodes
 from stepstone.server.apps import registration
 from stepstone.server.apps.syncer import Syncer, normalize_url
-from stepstone.server.core import clock
+from stepstone.server.core import clock, observe
 from stepstone.server.core.errors import EngineError
+from stepstone.server.core.metrics import Metrics
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.core.transport import AiohttpTransport, Transport
 from stepstone.server.execution import bulk, reruns, retention
@@ -32,11 +33,14 @@ from stepstone.server.intake import ingest
 from stepstone.server.queue.work import Work
 from stepstone.server.runs import lifecycle, transitions
 from stepstone.server.runs.transitions import CallPlan
-from stepstone.server.store.base import Store, Tx
+from stepstone.server.store import migrations
+from stepstone.server.store.base import Store, StoreError, Tx
+from stepstone.server.store.observed import ObservedStore
 from stepstone.server.store.records import (
     AppRecord,
     BulkJobRecord,
     FunctionRecord,
+    ItemKind,
     QueueItemRecord,
     RunRecord,
     RunStatus,
@@ -87,20 +91,68 @@ class Engine:
         transport: Transport | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.store = store
+        # Metrics and traces watch the engine (`core.observe`): committed facts, calls, store transactions.
+        self.observers = observe.Observers()
+        self.metrics = Metrics() if settings.metrics else None
+        if self.metrics is not None:
+            self.observers.add(self.metrics)
+        self.backend = store  # the store itself; `store` is it, measured for the observers
+        self.store: Store = ObservedStore(store, self.observers)
+        store = self.store
         self.settings = settings
         self.clock: clock.Clock = engine_clock or (clock.OffsetClock() if settings.dev else clock.SystemClock())
         self.registry = Registry()
         self.transport = transport or AiohttpTransport()
-        self.executor = Executor(store, self.clock, self.registry, settings, self.transport, notify=self.wake, rng=rng)
+        self.executor = Executor(
+            store,
+            self.clock,
+            self.registry,
+            settings,
+            self.transport,
+            notify=self.wake,
+            rng=rng,
+            observer=self.observers,
+        )
         self.worker = Worker(self.executor, slots=settings.workers)
         self.syncer = Syncer(settings, self.transport, settings.sync_urls)
         self.bulk = bulk.BulkRunner(self.executor)
         self.clock.subscribe(self.wake)
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = False
+        self.draining = False  # stopping: not ready any more, finishing what is in flight
         self.requests_in_flight = 0  # HTTP requests being answered (counted by the API's outer layer)
         store.set_quiet_check(self.quiet)
+
+    async def store_problem(self, timeout: float = 5.0) -> str | None:
+        """Why the store cannot serve this engine now (no answer, a schema not current), or None."""
+        try:
+            status = await asyncio.wait_for(asyncio.to_thread(self.backend.schema_status), timeout)
+        except TimeoutError:
+            return f"the store did not answer within {timeout:g} s"
+        except StoreError as err:  # its messages hold no secret (store.errors)
+            return f"the store does not answer: {err}"
+        if status.current > status.latest:
+            return migrations.too_new(status.current, status.latest, "the database")
+        if status.pending:
+            return f"the database needs `stepstone db upgrade`: {status.describe()}"
+        return None
+
+    async def scrape_metrics(self, accept: str | None) -> tuple[bytes, str]:
+        """The metrics for a scrape: the queue's gauges read from the store now, then every metric rendered."""
+        metrics = self.metrics
+        if metrics is None:
+            raise RuntimeError("metrics are off")
+        now = self.clock.now_ms()
+        rows = await self.store.read(lambda tx: tx.queue_gauges(now))
+        catalog = self.registry.last()
+        named = []
+        for function_id, is_call, leased, count in rows:
+            fn = catalog.get(function_id) if function_id else None
+            named.append((fn.slug if fn is not None else "", is_call, leased, count))
+        metrics.set_queue(named)
+        calls = sum(1 for item in self.worker.in_flight.values() if item.kind == ItemKind.CALL)
+        metrics.set_engine(calls, len(self.worker.in_flight))
+        return metrics.exposition(accept)
 
     def quiet(self) -> bool:
         """At most one call to an app and one HTTP request in flight: a lone run, as good as idle."""
@@ -125,8 +177,9 @@ class Engine:
         self.ready = True
 
     async def stop(self) -> None:
-        """Drain: stop claiming, finish or release in-flight work, then close connections."""
+        """Drain: answer not-ready, stop claiming, finish or release in-flight work, then close connections."""
         self.ready = False
+        self.draining = True
         await self.worker.stop(self.settings.drain_timeout)
         for task in self._tasks:
             task.cancel()

@@ -440,7 +440,7 @@ async def info(request: Request) -> Response:
                 "retention": views.retention_words(retention) if retention else None,
                 "retention_seconds": int(retention.total_seconds()) if retention else None,
                 "search_limit": engine.settings.search_limit,
-                "store": "postgres" if "postgres" in type(engine.store).__module__ else "sqlite",
+                "store": "postgres" if "postgres" in type(engine.backend).__module__ else "sqlite",
             }
         }
     )

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from stepstone.server.core import clock
+from stepstone.server.core import clock, observe
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.core.transport import Transport, TransportError
 from stepstone.server.execution import calls
@@ -70,6 +71,7 @@ class Executor:
         *,
         notify: Callable[[], None] = lambda: None,
         rng: random.Random | None = None,
+        observer: observe.Observer | None = None,
     ) -> None:
         self.store = store
         self.clock = engine_clock
@@ -79,22 +81,28 @@ class Executor:
         self.notify = notify
         self.rng = rng or random.Random()
         self.services = Services(registry, settings, self.rng)
+        self.observer = observer or observe.Observer()
         self._app_slots: dict[str, asyncio.Semaphore] = {}
 
-    async def transact(self, script: Callable[[Work], T], *, owner: str | None = None) -> tuple[T, Next]:
-        """Run `script` in a transaction; return its result and the call it handed to `owner`, if any."""
-        result, handed = await self.transact_handed(script, owner=owner, limit=1)
+    async def transact(
+        self, script: Callable[[Work], T], *, owner: str | None = None, call_started: int | None = None
+    ) -> tuple[T, Next]:
+        """Run `script` in a transaction; return its result and the call it handed to `owner`, if any.
+
+        `call_started`: the script applies an app's answer to a call that went out then (engine clock).
+        """
+        result, handed = await self.transact_handed(script, owner=owner, limit=1, call_started=call_started)
         return result, (handed[0] if handed else None)
 
     async def transact_handed(
-        self, script: Callable[[Work], T], *, owner: str | None, limit: int
+        self, script: Callable[[Work], T], *, owner: str | None, limit: int, call_started: int | None = None
     ) -> tuple[T, list[Handed]]:
         """Run `script` in a transaction; up to `limit` due calls it enqueues are handed to `owner`, each with
         its plan read in the same transaction (None when its run already ended), once the outbox is drained:
         the runs the emitted events started may hand over calls too."""
 
         # The notes travel back with the result: a script that rolled back, or ran again, leaves none.
-        def run(tx: Tx) -> tuple[T, list[Handed], bool, list[Note]]:
+        def run(tx: Tx) -> tuple[T, list[Handed], bool, list[Note], list[observe.Fact]]:
             work = Work(
                 tx=tx,
                 now=self.clock.now_ms(),
@@ -102,18 +110,21 @@ class Executor:
                 owner=owner,
                 lease_ms=_ms(self.settings.lease),
                 handoff_limit=limit,
+                call_started=call_started,
             )
             result = run_script(script, work)
             handed = [(item, transitions.prepare_call(work, item)) for item in work.handoffs]
             if work.woke:
                 tx.notify_work()
-            return result, handed, work.woke, work.notes
+            return result, handed, work.woke, work.notes, work.facts
 
-        result, handed, woke, notes = await self.store.transact(run)  # returns once committed
+        result, handed, woke, notes, facts = await self.store.transact(run)  # returns once committed
         if woke:
             self.notify()
         if notes:
             self.write_notes(notes)
+        if facts:
+            self.observer.committed(facts)
         return result, handed
 
     async def renew_leases(self, owner: str, item_ids: list[str]) -> None:
@@ -164,7 +175,27 @@ class Executor:
         body = calls.build_body(plan, item, self.settings)
         headers = calls.build_headers(plan, item, body, self.settings)
         url = calls.call_url(plan.function.url, item.target)
+        call = observe.Call(plan.function.slug, plan.run.id, item.id, item.generation, item.target, item.attempt, url)
+        token = observe.CURRENT_CALL.set(call)
+        try:
+            return await self._observed_call(item, owner, plan, call, url, body, headers)
+        finally:
+            observe.CURRENT_CALL.reset(token)
+
+    async def _observed_call(
+        self,
+        item: QueueItemRecord,
+        owner: str,
+        plan: CallPlan,
+        call: observe.Call,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+    ) -> Next:
+        self.observer.call_started(call, headers)
+        started_ms, started = self.clock.now_ms(), time.perf_counter()
         outcome = await self._send(plan.function.record.app_id, url, body, headers)
+        self.observer.call_ended(call, time.perf_counter() - started, outcomes.outcome_name(outcome))
         if isinstance(outcome, outcomes.Failed):
             # The run's log line (`step.retrying`, `run.failed`) follows once the outcome is stored.
             log.debug(
@@ -179,7 +210,7 @@ class Executor:
             if item.constrained:
                 work.woke = True  # a concurrency slot may have freed: every engine claims again
 
-        _, following = await self.transact(apply, owner=owner)
+        _, following = await self.transact(apply, owner=owner, call_started=started_ms)
         return following
 
     async def _send(self, app_id: str, url: str, body: bytes, headers: dict[str, str]) -> outcomes.Outcome:

@@ -103,17 +103,25 @@ class Worker:
 
     def start(self, item: QueueItemRecord, plan: CallPlan | None) -> None:
         """Run a leased item (claimed, or handed over by the transaction that created it)."""
+        self._observe_claim(item)
         self.in_flight[item.id] = item
         self._idle.clear()
         task = asyncio.create_task(self._process(item, plan))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _observe_claim(self, item: QueueItemRecord) -> None:
+        executor = self.executor
+        fn = executor.registry.last().get(item.function_id) if item.function_id else None
+        waited = max(executor.clock.now_ms() - item.run_at, 0) / 1000
+        executor.observer.claimed(fn.slug if fn is not None else "", waited)
+
     async def _process(self, item: QueueItemRecord, plan: CallPlan | None) -> None:
         current: QueueItemRecord | None = item
         try:
             while current is not None:
                 if current.id != item.id:
+                    self._observe_claim(current)
                     self.in_flight[current.id] = current
                 try:
                     following = await self.executor.process(current, owner=self.owner, plan=plan)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import orjson
 
 from stepstone.server.core import expressions
+from stepstone.server.core.observe import FactKind
 from stepstone.server.functions.registry import Registered
 from stepstone.server.intake import flow
 from stepstone.server.queue import queueing
@@ -51,6 +52,7 @@ def add(work: Work, fn: Registered, event: EventRecord) -> None:
             ),
         )
     work.flow.add_batch_event(batch.id, batch.size, event.seq)
+    work.observe(FactKind.FLOW_HELD, fn=fn.slug, status="batch")
     batch.size += 1
     batch.bytes += len(event.payload_json)
     work.flow.put_batch(batch)

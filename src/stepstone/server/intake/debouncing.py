@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import orjson
 
+from stepstone.server.core.observe import FactKind
 from stepstone.server.functions.registry import Registered
 from stepstone.server.intake import flow
 from stepstone.server.queue import queueing
@@ -32,6 +33,7 @@ def push(work: Work, fn: Registered, event: EventRecord) -> None:
     if config.timeout:
         due = min(due, first_at + flow.millis(config.timeout))
     work.flow.put_debounce(DebounceRecord(fn.id, key, event.seq, first_at, due))
+    work.observe(FactKind.FLOW_HELD, fn=fn.slug, status="debounce")
     if window is not None:
         for replaced in work.events.get_events_by_seq([window.event_seq]):
             flow.skip(work, fn, replaced, flow.DEBOUNCED)

@@ -15,6 +15,7 @@ from typing import Any
 from stepstone.protocol import config as wire
 from stepstone.protocol import durations
 from stepstone.server.core import expressions, gcra
+from stepstone.server.core.observe import FactKind
 from stepstone.server.functions.registry import Registered
 from stepstone.server.queue import queueing
 from stepstone.server.queue.work import Note, Work
@@ -30,6 +31,8 @@ DEBOUNCED = "debounced: a later event replaced it"
 SINGLETON = "singleton"
 PAUSED = queueing.PAUSED
 FILTERED = "filtered out by if"  # followed by the trigger's expression
+# Skips that flow control decided, by the name `stepstone_flow_held_total` gives their reason
+HELD_REASONS = {RATE_LIMITED: "rate_limit", IDEMPOTENT: "idempotency", PAUSED: "paused"}
 
 
 def millis(text: str) -> int:
@@ -125,6 +128,8 @@ def skip(work: Work, fn: Registered, event: EventRecord, reason: str) -> None:
     level = logging.DEBUG if reason == DEBOUNCED or reason.startswith(FILTERED) else logging.INFO
     args = (fn.slug, event.internal_id, reason)
     work.notes.append(Note(level, "%s: event %s starts no run: %s", args, fields, fn.id))
+    if held := HELD_REASONS.get(reason):
+        work.observe(FactKind.FLOW_HELD, fn=fn.slug, status=held)
 
 
 def start(work: Work, fn: Registered, events: list[EventRecord], **options: Any) -> RunRecord:

@@ -13,6 +13,7 @@ import orjson
 
 from stepstone.protocol import events as wire_events
 from stepstone.server.core import expressions
+from stepstone.server.core.observe import FactKind
 from stepstone.server.functions.registry import Registered
 from stepstone.server.intake import batching, debouncing, flow
 from stepstone.server.queue.work import Work
@@ -63,6 +64,8 @@ def record_events(
         internal_id = internal_ids[position] if internal_ids else work.new_id()
         record = build_record(work, payload, internal_id, source=source)
         work.events.insert_event(record)
+        if source != "engine":
+            work.observe(FactKind.EVENT_RECEIVED, status=record.name)
         stored.append(record)
         route(work, record, delay_ms=delays[position] if delays else 0)
         work.locks.lock_name(f"event:{record.name}", exclusive=False)

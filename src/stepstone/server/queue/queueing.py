@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from stepstone.protocol.config import FunctionConfig
 from stepstone.server.core import gcra
+from stepstone.server.core.observe import FactKind
 from stepstone.server.functions.registry import Catalog
 from stepstone.server.queue.work import Work
 from stepstone.server.store.base import QueueTx, Tx
@@ -61,6 +62,8 @@ def enqueue(work: Work, item: QueueItemRecord) -> bool:
         item.lease_expires_at = work.lease_until()
         item.generation = 1
     inserted = work.queue.enqueue(item)
+    if inserted and item.kind == ItemKind.CALL:
+        _observe_call(work, item)
     if inserted and held:
         work.queue.hold_item(item.id)
         return inserted
@@ -69,6 +72,17 @@ def enqueue(work: Work, item: QueueItemRecord) -> bool:
     elif inserted and item.run_at <= work.now:
         work.woke = True
     return inserted
+
+
+def reschedule(work: Work, item: QueueItemRecord) -> None:
+    """Move a call (its retry, or a call that could not reach its app) to `item.run_at`, with its counters."""
+    work.queue.reschedule(item)
+    _observe_call(work, item)
+
+
+def _observe_call(work: Work, item: QueueItemRecord) -> None:
+    fn = work.known_catalog().get(item.function_id or "")
+    work.observe(FactKind.CALL_SCHEDULED, fn=fn.slug if fn else "", run_id=item.run_id or "", attempt=item.attempt)
 
 
 def claim(work: Work, *, owner: str, limit: int, cursor: Cursor) -> list[QueueItemRecord]:
@@ -157,16 +171,23 @@ def _claim_partition(
 ) -> list[QueueItemRecord]:
     taken: list[QueueItemRecord] = []
     room_for: dict[str, int] = {}
+    contended: set[str] = set()
     for item in work.flow.partition_candidates(partition, now=work.now, limit=room):
         keys = _limits(work, item)
         for key, limit in keys:
             if key not in room_for:  # a key another engine is counting right now counts as full
                 locked = work.locks.try_lock_name(f"concurrency:{key}")
                 room_for[key] = limit - work.flow.keys_in_use(key, lease_now=lease_now) if locked else 0
+                if not locked:
+                    contended.add(key)
         full = [key for key, _ in keys if room_for[key] <= 0]
         if full:
             if item.ckey1 in full:
+                if item.ckey1 not in contended:
+                    _observe_held(work, partition, None)
                 break  # every item of the partition holds ckey1: the rest wait too, in order
+            if not contended.issuperset(full):
+                _observe_held(work, partition, item.id)
             continue
         if not _throttle_admits(work, item):
             break  # later runs of the key wait behind the first one
@@ -176,6 +197,14 @@ def _claim_partition(
             for key, _ in keys:
                 room_for[key] -= 1
     return taken
+
+
+def _observe_held(work: Work, partition: str, item_id: str | None) -> None:
+    """Count the calls a full concurrency key holds (all due ones of the partition, or one), each once."""
+    catalog = work.known_catalog()
+    for function_id in work.flow.mark_held(partition, now=work.now, item_id=item_id):
+        fn = catalog.get(function_id)
+        work.observe(FactKind.FLOW_HELD, fn=fn.slug if fn else "", status="concurrency")
 
 
 def _limits(work: Work, item: QueueItemRecord) -> list[tuple[str, int]]:
@@ -203,6 +232,8 @@ def _throttle_admits(work: Work, item: QueueItemRecord) -> bool:
     decision = _throttle(throttle, work.flow.get_limiter(throttle["key"], work.now), work.now)
     if not decision.allowed:
         work.flow.reschedule_item(item.id, decision.retry_at)
+        fn = work.known_catalog().get(item.function_id or "")
+        work.observe(FactKind.FLOW_HELD, fn=fn.slug if fn else "", run_id=item.run_id or "", status="throttle")
         return False
     limit, period, burst = throttle["limit"], throttle["period_ms"], _burst(throttle)
     work.flow.put_limiter(throttle["key"], decision.tat, work.now + gcra.expires_after(period, limit, burst))

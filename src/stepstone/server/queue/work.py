@@ -22,6 +22,7 @@ from typing import Any
 from stepstone.protocol import durations
 from stepstone.server.core.clock import to_datetime
 from stepstone.server.core.ids import ULIDS
+from stepstone.server.core.observe import Fact, FactKind
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.functions.registry import Catalog, Registry
 from stepstone.server.store.base import (
@@ -122,6 +123,8 @@ class Work:
     woke: bool = False  # an item due now was enqueued for other workers
     discovered: set[str] = field(default_factory=set)  # runs given a discovery call in this script
     notes: list[Note] = field(default_factory=list)  # written to the log once the script committed
+    facts: list[Fact] = field(default_factory=list)  # handed to the observers once the script committed
+    call_started: int | None = None  # applying an app's answer: when the call went out (engine clock)
     outbox: list[dict[str, Any]] = field(default_factory=list)  # events to record before the commit
     _catalog: Catalog | None = None
     _lease_until: int | None = None
@@ -196,6 +199,13 @@ class Work:
             self._lease_until = self.tx.lease_clock_ms() + self.lease_ms
         return self._lease_until
 
+    def observe(self, kind: FactKind, run: RunRecord | None = None, *, fn: str = "", **fields: Any) -> None:
+        """Tell the observers (metrics, traces) about `run` (or function `fn`) once the script committed."""
+        if run is not None:
+            self.facts.append(Fact(kind, fn=run.function_slug, run_id=run.id, at_ms=self.now, **fields))
+        else:
+            self.facts.append(Fact(kind, fn=fn, at_ms=self.now, **fields))
+
     def note_run(
         self, run: RunRecord, action: str, what: str, *args: Any, level: int = logging.INFO, **fields: Any
     ) -> None:
@@ -244,6 +254,15 @@ class Work:
         else:
             what += "; no attempts left" if number >= max_attempts else "; not retried"
         self.note_run(run, action, what, *args, step_id=step, attempt=number, error=text)
+        self.observe(
+            FactKind.ATTEMPT_FAILED,
+            run,
+            step_id=step,
+            attempt=attempt,
+            error=text,
+            retry_at_ms=retry_at,
+            started_ms=self.call_started,
+        )
 
     def note_unreachable(self, run: RunRecord, error: dict[str, Any], retry_at: int, *, first: bool) -> None:
         """Note that the app could not be reached (at INFO the first time in an outage, then at DEBUG)."""

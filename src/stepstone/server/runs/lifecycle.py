@@ -13,6 +13,8 @@ import orjson
 
 from stepstone.protocol import durations
 from stepstone.protocol import events as wire_events
+from stepstone.protocol.opcodes import Opcode
+from stepstone.server.core.observe import FactKind
 from stepstone.server.functions.registry import Registered
 from stepstone.server.queue import queueing
 from stepstone.server.queue.work import Work, error_text
@@ -69,6 +71,7 @@ def create_run(
     )
     start = work.now + max(delay_ms, 0)
     work.runs.insert_run(run, [event.seq for event in events])
+    work.observe(FactKind.RUN_SCHEDULED, run)
     enqueue_call(work, run, first_target, at=start, first=True)
     _write_cancel_pauses(work, fn, run, events)
     timeouts = fn.config.timeouts
@@ -165,6 +168,7 @@ def create_skipped(
     )
     work.runs.insert_run(run, [event.seq for event in events])
     work.note_run(run, "run.skipped", "skipped: %s", reason)
+    work.observe(FactKind.FLOW_HELD, run, status="singleton")
     return run
 
 
@@ -174,6 +178,7 @@ def mark_started(work: Work, run: RunRecord, fn: Registered) -> None:
     run.started_at = work.now
     work.runs.update_run(run)
     work.note_run(run, "run.started", "started")
+    work.observe(FactKind.RUN_STARTED, run, started_ms=run.created_at)
     timeouts = fn.config.timeouts
     if timeouts is not None and timeouts.finish:
         _enqueue_timer(work, run, ItemKind.FINISH_TIMEOUT, work.now + _millis(timeouts.finish))
@@ -193,6 +198,8 @@ def finish_step(work: Work, run: RunRecord, step: StepRecord, *, discover: bool 
     when its pending set changed. Returns whether the outcome was written by this call.
     """
     written = work.runs.save_step(step)
+    if written:
+        _observe_step(work, run, step)
     pending = run.pending
     mode = pending.pop(step.hashed_id, None)
     if mode is not None:
@@ -203,6 +210,27 @@ def finish_step(work: Work, run: RunRecord, step: StepRecord, *, discover: bool 
     if discover and (mode is None or not pending or mode == "race"):
         enqueue_call(work, run)
     return written
+
+
+_RAN_IN_A_CALL = frozenset({str(Opcode.STEP_RUN), str(Opcode.STEP_ERROR), str(Opcode.STEP_FAILED)})
+
+
+def _observe_step(work: Work, run: RunRecord, step: StepRecord) -> None:
+    """A step's outcome was stored: it ran from its call's start (a step the app ran), else from its start."""
+    started = step.started_at
+    if step.op in _RAN_IN_A_CALL and work.call_started is not None:
+        started = work.call_started
+    work.observe(
+        FactKind.STEP_ENDED,
+        run,
+        status=str(step.status),
+        started_ms=started,
+        step_id=step.user_id,
+        hashed_id=step.hashed_id,
+        op=step.op,
+        attempt=max(step.attempts - 1, 0),
+        deadline_ms=step.deadline,
+    )
 
 
 def finalize(
@@ -229,6 +257,8 @@ def finalize(
     work.flow.delete_run_singletons(run.id)
     work.emit(*_system_events(work, run, status, error))
     _note_end(work, run, error)
+    failure = error_text(error) if status == RunStatus.FAILED else None
+    work.observe(FactKind.RUN_ENDED, run, status=str(status), started_ms=run.created_at, error=failure)
 
 
 def _note_end(work: Work, run: RunRecord, error: dict[str, Any] | None) -> None:

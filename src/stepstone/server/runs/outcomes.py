@@ -51,6 +51,18 @@ class Failed:
 
 Outcome = Completed | Ops | Failed
 
+# How a call ended, as metrics label it: the function returned, it reported steps, it failed, or the app
+# could not be reached (no answer, a refused connection, a timeout).
+OUTCOME_NAMES = ("completed", "steps", "error", "unreachable")
+
+
+def outcome_name(outcome: Outcome) -> str:
+    if isinstance(outcome, Completed):
+        return "completed"
+    if isinstance(outcome, Ops):
+        return "steps"
+    return "unreachable" if outcome.unreachable else "error"
+
 
 def _decode(body: bytes) -> Any:
     if not body:

@@ -16,6 +16,7 @@ import orjson
 from stepstone.protocol import durations, opcodes
 from stepstone.protocol import events as wire_events
 from stepstone.server.core import backoff, expressions
+from stepstone.server.core.observe import FactKind
 from stepstone.server.functions.registry import Registered
 from stepstone.server.queue import queueing
 from stepstone.server.queue.work import Work
@@ -172,7 +173,7 @@ def _failed_attempt(work: Work, run: RunRecord, item: QueueItemRecord, plan: Cal
             item.payload_json = orjson.dumps(payload).decode()
             item.run_at = work.now + min(_retry_delay(work, count), _UNREACHABLE_MAX_DELAY_MS)
             work.runs.update_run(run)
-            work.queue.reschedule(item)
+            queueing.reschedule(work, item)
             work.note_unreachable(run, outcome.error, item.run_at, first=count == 0)
             return
     elif outcome.retryable and attempt + 1 < plan.function.max_attempts:
@@ -180,7 +181,7 @@ def _failed_attempt(work: Work, run: RunRecord, item: QueueItemRecord, plan: Cal
         item.run_at = outcome.retry_at or work.now + _retry_delay(work, attempt)
         item.payload_json = "{}"
         work.runs.update_run(run)
-        work.queue.reschedule(item)
+        queueing.reschedule(work, item)
         work.note_attempt(run, None, attempt, plan.function.max_attempts, outcome.error, retry_at=item.run_at)
         return
     work.queue.delete_queue_item(item.id)
@@ -259,7 +260,7 @@ def _retry_step(
     _record_step_attempt(work, run, item, op, max_attempts, retry_at)
     item.attempt, item.attempt_step, item.run_at = attempt + 1, op.id, retry_at
     work.runs.update_run(run)
-    work.queue.reschedule(item)
+    queueing.reschedule(work, item)
 
 
 def _step(run: RunRecord, op: opcodes.Op, status: StepStatus, now: int, deadline: int | None = None) -> StepRecord:
@@ -274,6 +275,11 @@ def _step(run: RunRecord, op: opcodes.Op, status: StepStatus, now: int, deadline
         deadline=deadline,
         input_json=_input_json(op),
     )
+
+
+def _observe_waiting(work: Work, run: RunRecord, op: opcodes.Op, deadline: int) -> None:
+    """A sleep, wait or invoke began (its span ends with the step: `lifecycle.finish_step`)."""
+    work.observe(FactKind.STEP_WAITING, run, step_id=op.user_id, hashed_id=op.id, op=str(op.op), deadline_ms=deadline)
 
 
 def _input_json(op: opcodes.Op) -> str | None:
@@ -340,6 +346,7 @@ def _sleep(work: Work, run: RunRecord, op: opcodes.Op, mode: str) -> None:
     if wake is None:
         return
     work.runs.save_step(_step(run, op, StepStatus.SLEEPING, work.now, deadline=wake))
+    _observe_waiting(work, run, op, wake)
     lifecycle.add_pending(run, op.id, mode)
     queueing.enqueue(
         work,
@@ -367,6 +374,7 @@ def _wait(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str)
         fail_run(work, run, "InvalidExpressionError", f"wait {op.user_id!r}: if: {problem}")
         return
     work.runs.save_step(_step(run, op, StepStatus.WAITING, work.now, deadline=expires))
+    _observe_waiting(work, run, op, expires)
     lifecycle.add_pending(run, op.id, mode)
     pause = PauseRecord(
         id=work.new_id(),
@@ -391,6 +399,7 @@ def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: st
     if expires is None:
         return
     work.runs.save_step(_step(run, op, StepStatus.INVOKING, work.now, deadline=expires))
+    _observe_waiting(work, run, op, expires)
     lifecycle.add_pending(run, op.id, mode)
     correlation = f"{run.id}.{op.id}"
     pause = PauseRecord(

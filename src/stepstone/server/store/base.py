@@ -31,8 +31,11 @@ from stepstone.server.store.records import (
     QueueItemRecord,
     RunQuery,
     RunRecord,
+    RunStatsRecord,
     RunWarningRecord,
     SkipRecord,
+    StatsWindow,
+    StepDurationsRecord,
     StepHistoryRecord,
     StepRecord,
 )
@@ -341,6 +344,13 @@ class FlowTx(Protocol):
     def lease_item(self, item_id: str, *, owner: str, lease_until: int) -> QueueItemRecord | None:
         """Lease one unleased item (None when someone leased it meanwhile)."""
 
+    def queue_gauges(self, now: int) -> list[tuple[str | None, bool, bool, int]]:
+        """`(function_id, is_call, leased, count)`: due unclaimed items (calls apart) and claimed calls."""
+
+    def mark_held(self, partition: str, *, now: int, item_id: str | None = None) -> list[str]:
+        """Mark the partition's due unleased calls (or only `item_id`) as held by concurrency, each once;
+        return the function ids of those marked now."""
+
     def keys_in_use(self, key: str, *, lease_now: int) -> int:
         """How many calls in flight hold the concurrency key `key`."""
 
@@ -426,7 +436,20 @@ class AuditTx(Protocol):
         """Audit records, newest first, after `cursor` (the last id of the previous page)."""
 
 
-class Tx(AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, LocksTx, FlowTx, RetentionTx, SettingsTx, AuditTx, Protocol):
+class StatsTx(Protocol):
+    """The dashboard's charts, read from the runs and steps stored (no counter is written for them): each verb
+    is a few grouped range scans bounded by the window, whatever engine wrote the rows."""
+
+    def run_stats(self, window: StatsWindow, *, function_slug: str | None = None) -> RunStatsRecord:
+        """Runs started (with their queue latency), ended by status, and the backlog's changes, by bucket."""
+
+    def step_durations(self, window: StatsWindow, *, function_slug: str | None = None) -> list[StepDurationsRecord]:
+        """The durations of step.run steps that finished in the window, by function slug (sorted)."""
+
+
+class Tx(
+    AppsTx, EventsTx, RunsTx, QueueTx, PausesTx, LocksTx, FlowTx, RetentionTx, SettingsTx, AuditTx, StatsTx, Protocol
+):
     """Everything a transaction script may do."""
 
 

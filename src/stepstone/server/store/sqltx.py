@@ -18,6 +18,7 @@ from stepstone.server.store.records import (
     AttemptRecord,
     AuditRecord,
     BatchRecord,
+    BucketStartsRecord,
     BulkJobRecord,
     DebounceRecord,
     EventRecord,
@@ -26,8 +27,11 @@ from stepstone.server.store.records import (
     QueueItemRecord,
     RunQuery,
     RunRecord,
+    RunStatsRecord,
     RunWarningRecord,
     SkipRecord,
+    StatsWindow,
+    StepDurationsRecord,
     StepHistoryRecord,
     StepRecord,
     dumps,
@@ -363,6 +367,22 @@ class SqlTx:
     def insert_audit(self, record: AuditRecord) -> None:
         self._run("insert_audit", asdict(record))
 
+    def run_stats(self, window: StatsWindow, *, function_slug: str | None = None) -> RunStatsRecord:
+        params = {**window._asdict(), "function_slug": function_slug}
+        self._execute(self._queries["plan_for_values"], {})
+        starts = [BucketStartsRecord(*(int(value) for value in row)) for row in self._all("stats_run_starts", params)]
+        ends = [(int(bucket), str(status), int(count)) for bucket, status, count in self._all("stats_run_ends", params)]
+        backlog = [(int(bucket), int(delta)) for bucket, delta in self._all("stats_backlog", params)]
+        return RunStatsRecord(starts, ends, backlog)
+
+    def step_durations(self, window: StatsWindow, *, function_slug: str | None = None) -> list[StepDurationsRecord]:
+        params = {**window._asdict(), "function_slug": function_slug}
+        self._execute(self._queries["plan_for_values"], {})
+        return [
+            StepDurationsRecord(str(slug), int(steps), int(p50), int(p95))
+            for slug, steps, p50, p95 in self._all("stats_step_durations", params)
+        ]
+
     def list_audit(self, *, cursor: str | None, limit: int) -> list[AuditRecord]:
         return [AuditRecord(*row) for row in self._all("list_audit", {"cursor": cursor, "limit": limit})]
 
@@ -388,6 +408,14 @@ class SqlTx:
     def partition_candidates(self, partition: str, *, now: int, limit: int) -> list[QueueItemRecord]:
         params: dict[str, object] = {"partition": partition, "now": now, "limit": limit}
         return [rows.queue_item(row) for row in self._all("partition_candidates", params)]
+
+    def queue_gauges(self, now: int) -> list[tuple[str | None, bool, bool, int]]:
+        rows = self._all("queue_gauges", {"now": now})
+        return [(row[0], bool(row[1]), bool(row[2]), int(row[3])) for row in rows]
+
+    def mark_held(self, partition: str, *, now: int, item_id: str | None = None) -> list[str]:
+        params: dict[str, object] = {"partition": partition, "now": now, "item_id": item_id}
+        return [str(row[0]) for row in self._all("mark_held", params)]
 
     def next_partition(self, after: str) -> str | None:
         row = self._one("next_partition", {"after": after})

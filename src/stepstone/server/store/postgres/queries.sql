@@ -415,6 +415,26 @@ FROM queue WHERE partition = %(partition)s AND lease_owner IS NULL AND run_at <=
 ORDER BY score, id LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 
+-- mark_held --
+-- Calls a full concurrency key keeps waiting, marked the first time a claim finds them so (counted once).
+UPDATE queue SET held_for = 'concurrency'
+WHERE id IN (
+    SELECT id FROM queue
+    WHERE partition = %(partition)s AND lease_owner IS NULL AND run_at <= %(now)s AND held_for IS NULL
+        AND (%(item_id)s::text IS NULL OR id = %(item_id)s::text)
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING function_id
+
+-- queue_gauges --
+-- What the queue holds now, for the metrics' gauges: due unclaimed items (calls apart), and claimed calls,
+-- by function: two index scans (queue_due, queue_leased).
+SELECT function_id, CASE WHEN kind = 'call' THEN 1 ELSE 0 END, 0, count(*)
+FROM queue WHERE lease_owner IS NULL AND run_at <= %(now)s
+GROUP BY function_id, CASE WHEN kind = 'call' THEN 1 ELSE 0 END
+UNION ALL
+SELECT function_id, 1, 1, count(*) FROM queue WHERE lease_owner IS NOT NULL AND kind = 'call' GROUP BY function_id
+
 -- next_partition --
 -- The next constrained partition (they sort between '' and '~timers') with unleased items: an index seek.
 SELECT partition FROM queue
@@ -606,3 +626,80 @@ SELECT run_id, code, message, step_ids, at FROM run_warnings WHERE run_id = %(ru
 
 -- delete_run_warnings --
 DELETE FROM run_warnings WHERE run_id = %(run_id)s
+
+-- stats_run_starts --
+-- Runs that started in [start, end), by bucket of `size` ms (integer division of the epoch millis), with how
+-- long each waited from its creation to its first call (the queue latency): the count and the nearest-rank
+-- p50 and p95. A run that started in the window ended in it or has not ended: the range scans
+-- `runs_ended_at` (from start, and its NULLs). A run cancelled before it started is not counted.
+WITH started AS (
+    SELECT (started_at - %(start)s::bigint) / %(size)s::bigint AS bucket, started_at - created_at AS latency
+    FROM runs
+    WHERE (ended_at >= %(start)s::bigint OR ended_at IS NULL) AND started_at >= %(start)s::bigint AND started_at < %(end)s::bigint
+        AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s)
+        AND NOT (status = 'Cancelled' AND started_at = ended_at)
+), ranked AS (
+    SELECT bucket, latency, ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY latency) AS n,
+        COUNT(*) OVER (PARTITION BY bucket) AS total
+    FROM started
+)
+SELECT bucket, total, MAX(CASE WHEN n = (total * 50 + 99) / 100 THEN latency END),
+    MAX(CASE WHEN n = (total * 95 + 99) / 100 THEN latency END)
+FROM ranked GROUP BY bucket, total ORDER BY bucket
+
+-- stats_run_ends --
+-- Runs that ended Completed, Failed or Cancelled in [start, end), by bucket and status: a range of `runs_ended_at`.
+SELECT (ended_at - %(start)s::bigint) / %(size)s::bigint AS bucket, status, COUNT(*)
+FROM runs
+WHERE ended_at >= %(start)s::bigint AND ended_at < %(end)s::bigint AND status IN ('Completed', 'Failed', 'Cancelled')
+    AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s)
+GROUP BY bucket, status ORDER BY bucket
+
+-- stats_backlog --
+-- The backlog's changes by bucket: +1 where a run was created, -1 where it started (or was cancelled before
+-- it started); bucket -1 holds the runs waiting when the window opens. Only runs waiting at some time in the
+-- window count, and each of them has not ended or ended in it: the same scan of `runs_ended_at`.
+WITH waiting AS (
+    SELECT created_at, started_at
+    FROM runs
+    WHERE (ended_at >= %(start)s::bigint OR ended_at IS NULL) AND created_at < %(end)s::bigint AND status <> 'Skipped'
+        AND (started_at IS NULL OR started_at >= %(start)s::bigint)
+        AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s)
+)
+SELECT bucket, SUM(delta) FROM (
+    SELECT CASE WHEN created_at < %(start)s::bigint THEN -1 ELSE (created_at - %(start)s::bigint) / %(size)s::bigint END AS bucket, 1 AS delta
+    FROM waiting
+    UNION ALL
+    SELECT (started_at - %(start)s::bigint) / %(size)s::bigint, -1 FROM waiting WHERE started_at IS NOT NULL AND started_at < %(end)s::bigint
+) AS deltas GROUP BY bucket ORDER BY bucket
+
+-- stats_step_durations --
+-- step.run steps that finished in [start, end), by function: how many, and the nearest-rank p50 and p95 of
+-- their durations, from when each was scheduled to when its result was stored (retries included), as the run
+-- page's waterfall draws them: a step planned before it ran starts at its plan; one the SDK ran inline (stored
+-- when its result came) at the end of the run's step before it, or the run's start. Its runs are those not
+-- ended or ended in the window (`runs_ended_at`); their steps come by `steps`' (run_id, hashed_id) index.
+-- (LATERAL: each run's steps by that index, never a scan of every step.)
+WITH timed AS (
+    SELECT r.function_slug, s.op, s.started_at, s.ended_at, r.started_at AS run_start, s.previous_end
+    FROM runs r CROSS JOIN LATERAL (
+        SELECT op, started_at, ended_at,
+            MAX(ended_at) OVER (ORDER BY ended_at RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
+        FROM steps WHERE steps.run_id = r.id AND steps.ended_at IS NOT NULL
+    ) s
+    WHERE (r.ended_at >= %(start)s::bigint OR r.ended_at IS NULL)
+        AND (%(function_slug)s::text IS NULL OR r.function_slug = %(function_slug)s)
+), durations AS (
+    SELECT function_slug, ended_at - CASE WHEN ended_at > started_at THEN started_at
+        ELSE LEAST(started_at, GREATEST(previous_end, run_start))
+        END AS duration
+    FROM timed
+    WHERE ended_at >= %(start)s::bigint AND ended_at < %(end)s::bigint AND op IN ('StepRun', 'StepFailed')
+), ranked AS (
+    SELECT function_slug, duration, ROW_NUMBER() OVER (PARTITION BY function_slug ORDER BY duration) AS n,
+        COUNT(*) OVER (PARTITION BY function_slug) AS total
+    FROM durations
+)
+SELECT function_slug, total, MAX(CASE WHEN n = (total * 50 + 99) / 100 THEN duration END),
+    MAX(CASE WHEN n = (total * 95 + 99) / 100 THEN duration END)
+FROM ranked GROUP BY function_slug, total ORDER BY function_slug
