@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepstone.protocol import headers as h
-from stepstone.server.api import audit, bulk, dashboard, errors, events, hot, register, rest, sdk, system
+from stepstone.server.api import audit, bulk, dashboard, errors, events, hot, register, rest, sdk, stats, system
 from stepstone.server.api.common import redact_path
 from stepstone.server.api.dashboard import login
 from stepstone.server.engine import Engine
@@ -126,7 +126,7 @@ def create_app(engine: Engine, *, manage_engine: bool = False, release_all_lease
         hot.declare(app, route)
     for router in (register.router, sdk.router, rest.router, system.router):
         app.include_router(router)
-    for router in (rest.router_v2, bulk.router, audit.router):  # reruns (v2), bulk actions, the audit log
+    for router in (rest.router_v2, bulk.router, audit.router, stats.router):  # reruns (v2), bulk, audit, charts
         app.include_router(router)
     dashboard.install(app, engine)  # the pages at `/` (unless settings.dashboard is off)
     login.install(app, engine)  # `/login`, `/logout` (with the dashboard)

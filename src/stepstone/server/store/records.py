@@ -381,3 +381,39 @@ class AuditRecord:
     target: str
     status: int
     result: str
+
+
+class StatsWindow(NamedTuple):
+    """The time range `[start, end)` of a chart, cut into buckets of `size` ms (bucket n starts at start + n*size)."""
+
+    start: int
+    end: int
+    size: int
+
+
+class BucketStartsRecord(NamedTuple):
+    """The runs that started in one bucket, and how long they waited from creation to their first call (ms):
+    nearest-rank percentiles."""
+
+    bucket: int
+    started: int
+    latency_p50: int
+    latency_p95: int
+
+
+class RunStatsRecord(NamedTuple):
+    """A window's runs by bucket: starts (with queue latency), ends by status, and the backlog's changes
+    (`(bucket, created minus started)`, bucket -1 holding the runs waiting when the window opens)."""
+
+    starts: list[BucketStartsRecord]
+    ends: list[tuple[int, str, int]]  # (bucket, status, runs)
+    backlog: list[tuple[int, int]]
+
+
+class StepDurationsRecord(NamedTuple):
+    """A function's step.run steps that finished in a window: how many, and their durations' p50 and p95 (ms)."""
+
+    function_slug: str
+    steps: int
+    p50: int
+    p95: int
