@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                 "events": "/events",
                 "event": f"/events/{ids['order_event']}",
                 "audit": "/audit",
+                "metrics": "/overview",
             }
             shoot(browser, str(client.base_url).rstrip("/"), pages, args.out)
         production = ProductionEngine(Path(tmp))

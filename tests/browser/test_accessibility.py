@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import TIMEOUT_MS, Dashboard
 from tests.browser.production import ProductionEngine
 
-NAV = ["Apps", "Functions", "Runs", "Events", "Audit"]
+NAV = ["Apps", "Functions", "Runs", "Events", "Metrics", "Audit"]
 
 
 def serious(page: Any) -> list[str]:
@@ -51,6 +51,8 @@ def pages(ids: dict[str, str]) -> list[tuple[str, str]]:
         ("/events", "Events"),
         (f"/events/{ids['event']}", "Event dash/steps"),
         ("/audit", "Audit"),
+        ("/overview", "Metrics"),
+        ("/overview?window=24h", "Metrics"),
     ]
 
 

@@ -15,6 +15,7 @@ from stepstone.server.engine import Engine
 from stepstone.server.store.sqlite.store import SqliteStore
 
 PAGES = ["/", "/apps", "/functions", "/functions/app-fn", "/runs", "/runs/R1", "/events", "/events/E1", "/audit"]
+PAGES += ["/overview"]
 
 
 async def client_for(tmp_path: Path, **settings: bool) -> AsyncIterator[httpx.AsyncClient]:

@@ -30,6 +30,7 @@ PAGES = (
     "/events",
     "/events/{event_id}",
     "/audit",
+    "/overview",
 )
 # Scripts, styles and requests from this origin only: event data and outputs shown are untrusted.
 SECURITY_HEADERS = {

@@ -12,6 +12,7 @@ import * as run from "./pages/run.js";
 import * as events from "./pages/events.js";
 import * as event from "./pages/event.js";
 import * as audit from "./pages/audit.js";
+import * as overview from "./pages/overview.js";
 
 const ROUTES = [
   [/^\/$/, runs, "runs"],
@@ -23,13 +24,14 @@ const ROUTES = [
   [/^\/events$/, events, "events"],
   [/^\/events\/([^/]+)$/, event, "events"],
   [/^\/audit$/, audit, "audit"],
+  [/^\/overview$/, overview, "overview"],
 ];
 
 const main = document.getElementById("main");
 let stopPage = null;
 let renderId = 0;
 
-export const info = {mode: null, retention: null};
+export const info = {mode: null, retention: null, trace_url: null};
 
 async function render({focus = false} = {}) {
   if (stopPage) stopPage();
@@ -106,6 +108,7 @@ async function loadInfo() {
     const data = (await get("/v1/info", null, {quiet: true})).data;
     info.mode = data.mode;
     info.retention = data.retention;
+    info.trace_url = data.trace_url || null;
     mode.textContent = data.mode === "dev" ? "Development" : "Production";
     mode.className = `mode mode-${data.mode === "dev" ? "dev" : "production"}`;
     retention.textContent = data.retention ? `Retention: runs and events are kept ${data.retention}`
@@ -116,5 +119,5 @@ async function loadInfo() {
   }
 }
 
-loadInfo();
+export const infoLoaded = loadInfo();  // never rejects: a page that needs `info` awaits it
 render();

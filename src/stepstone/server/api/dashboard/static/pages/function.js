@@ -1,4 +1,5 @@
-// A function's page: its config, triggers and flow control, recent runs, the Invoke form, Pause / Resume.
+// A function's page: its config, triggers and flow control, its activity chart, recent runs, the Invoke form,
+// Pause / Resume.
 
 import { h, link, replace } from "../dom.js";
 import { get, post } from "../api.js";
@@ -8,6 +9,7 @@ import { confirm, jsonField, title, toast } from "../ui.js";
 import { navigate, refresh } from "../app.js";
 import { flow, stats, triggers } from "./functions.js";
 import { runTable } from "./runtable.js";
+import { activity } from "./overview.js";
 
 function invokeForm(fn) {
   const field = jsonField("invoke-data", "Event data (a JSON object)", "{}", 6);
@@ -62,7 +64,7 @@ async function pause(fn, paused) {
   await refresh();
 }
 
-export async function render(container, [functionId]) {
+export async function render(container, [functionId], search) {
   const functions = (await get("/v1/functions", {include_archived: true})).data;
   const fn = functions.find((item) => item.id === functionId);
   if (!fn) {
@@ -70,6 +72,7 @@ export async function render(container, [functionId]) {
     return;
   }
   const runs = (await get("/v1/runs", {function_id: fn.id, limit: 20})).data;
+  const chart = await activity(fn.id, search);
   const state = fn.archived ? "Archived" : fn.paused ? "Paused" : "Active";
   replace(container,
     title(fn.id),
@@ -87,10 +90,12 @@ export async function render(container, [functionId]) {
       h("dt", {}, "Runs (24 h)"), h("dd", {}, stats(fn)),
       h("dt", {}, "Updated"), h("dd", {}, time(fn.updated_at))),
     fn.archived ? null : invokeForm(fn),
+    chart.node,
     h("h2", {}, "Recent runs"),
     runs.length ? [runTable(runs, {showFunction: false}),
       h("p", {}, link(`/runs?function_id=${encodeURIComponent(fn.id)}`, "All runs of this function"))]
       : h("p", {class: "muted"}, "No run yet."),
     h("h2", {}, "Config"),
     jsonView(fn.config));
+  return chart.stop;
 }
