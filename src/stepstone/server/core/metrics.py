@@ -17,12 +17,14 @@ at most `MAX_EVENT_NAMES` event names; never run ids or event data.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 
 from stepstone.server.core.observe import Call, Fact, FactKind, Observer
 
+M = TypeVar("M", Counter, Gauge, Histogram)
 MAX_EVENT_NAMES = 200  # event names with a label of their own; later names count as `other`
 OTHER = "other"
 
@@ -33,6 +35,23 @@ DURATION_BUCKETS = (
     0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400, 30 * 86_400
 )  # fmt: skip
 STORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+
+class Cached(Generic[M]):
+    """A labelled metric whose children are kept by label values: `labels()` validates and locks each time,
+    a dict lookup does not (the difference is most of what metrics cost a step)."""
+
+    __slots__ = ("children", "metric")
+
+    def __init__(self, metric: M) -> None:
+        self.metric: M = metric
+        self.children: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *values: str) -> M:
+        child = self.children.get(values)
+        if child is None:
+            child = self.children[values] = self.metric.labels(*values)
+        return child
 
 
 class Metrics(Observer):
@@ -140,33 +159,47 @@ class Metrics(Observer):
             "stepstone_leases_held", "Queue items this engine holds a lease on now", registry=registry
         )
         self._event_names: set[str] = set()
+        self._call_seconds = Cached(self.call_seconds)
+        self._events_received = Cached(self.events_received)
+        self._flow_held = Cached(self.flow_held)
+        self._queue_latency = Cached(self.queue_latency)
+        self._run_duration = Cached(self.run_duration)
+        self._runs_ended = Cached(self.runs_ended)
+        self._runs_scheduled = Cached(self.runs_scheduled)
+        self._runs_started = Cached(self.runs_started)
+        self._sdk_ended = Cached(self.sdk_ended)
+        self._sdk_scheduled = Cached(self.sdk_scheduled)
+        self._sdk_started = Cached(self.sdk_started)
+        self._step_duration = Cached(self.step_duration)
+        self._store_errors = Cached(self.store_errors)
+        self._store_seconds = Cached(self.store_seconds)
 
     # Observer
     def committed(self, facts: Sequence[Fact]) -> None:
         for fact in facts:
             kind = fact.kind
             if kind == FactKind.CALL_SCHEDULED:
-                self.sdk_scheduled.labels(fact.fn).inc()
+                self._sdk_scheduled(fact.fn).inc()
             elif kind == FactKind.STEP_ENDED:
                 if fact.started_ms is not None:
-                    self.step_duration.labels(fact.fn).observe(max(fact.at_ms - fact.started_ms, 0) / 1000)
+                    self._step_duration(fact.fn).observe(max(fact.at_ms - fact.started_ms, 0) / 1000)
             elif kind == FactKind.RUN_SCHEDULED:
-                self.runs_scheduled.labels(fact.fn).inc()
+                self._runs_scheduled(fact.fn).inc()
             elif kind == FactKind.RUN_STARTED:
-                self.runs_started.labels(fact.fn).inc()
+                self._runs_started(fact.fn).inc()
             elif kind == FactKind.RUN_ENDED:
                 self._run_ended(fact)
             elif kind == FactKind.EVENT_RECEIVED:
-                self.events_received.labels(self._event_label(fact.status)).inc()
+                self._events_received(self._event_label(fact.status)).inc()
             elif kind == FactKind.FLOW_HELD:
-                self.flow_held.labels(fact.fn, fact.status).inc()
+                self._flow_held(fact.fn, fact.status).inc()
 
     def _run_ended(self, fact: Fact) -> None:
         if fact.status == "Skipped":  # a singleton's skip: counted as held, it never was a run that ran
             return
-        self.runs_ended.labels(fact.fn, fact.status).inc()
+        self._runs_ended(fact.fn, fact.status).inc()
         if fact.started_ms is not None:
-            self.run_duration.labels(fact.fn, fact.status).observe(max(fact.at_ms - fact.started_ms, 0) / 1000)
+            self._run_duration(fact.fn, fact.status).observe(max(fact.at_ms - fact.started_ms, 0) / 1000)
 
     def _event_label(self, name: str) -> str:
         names = self._event_names
@@ -178,19 +211,19 @@ class Metrics(Observer):
         return OTHER
 
     def claimed(self, fn: str, waited_seconds: float) -> None:
-        self.queue_latency.labels(fn).observe(waited_seconds)
+        self._queue_latency(fn).observe(waited_seconds)
 
     def call_started(self, call: Call, headers: dict[str, str]) -> None:
-        self.sdk_started.labels(call.fn).inc()
+        self._sdk_started(call.fn).inc()
 
     def call_ended(self, call: Call, seconds: float, outcome: str) -> None:
-        self.sdk_ended.labels(call.fn, outcome).inc()
-        self.call_seconds.labels(call.fn, outcome).observe(seconds)
+        self._sdk_ended(call.fn, outcome).inc()
+        self._call_seconds(call.fn, outcome).observe(seconds)
 
     def transaction(self, kind: str, seconds: float, error: str | None) -> None:
-        self.store_seconds.labels(kind).observe(seconds)
+        self._store_seconds(kind).observe(seconds)
         if error is not None:
-            self.store_errors.labels(error).inc()
+            self._store_errors(error).inc()
 
     # Scrape time
     def set_queue(self, rows: Iterable[tuple[str, bool, bool, int]]) -> None:

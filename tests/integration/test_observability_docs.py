@@ -1,0 +1,37 @@
+"""docs/observability.md names the metrics the engine exports, all of them, and no other."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from prometheus_client.metrics_core import Metric
+
+from stepstone.server.core.metrics import Metrics
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "observability.md"
+NAME = re.compile(r"\b((?:inngest|stepstone)_[a-z_]+)\b")
+TABLE_ROW = re.compile(r"^\| `((?:inngest|stepstone)_[a-z_]+)` \| (counter|gauge|histogram) \|", re.MULTILINE)
+HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
+
+
+def exported() -> dict[str, str]:
+    """The names a scrape shows a user (counters with `_total`), with their type."""
+    families: list[Metric] = list(Metrics().registry.collect())
+    return {family.name + ("_total" if family.type == "counter" else ""): family.type for family in families}
+
+
+def test_the_table_lists_every_exported_metric_with_its_type() -> None:
+    documented = dict(TABLE_ROW.findall(PAGE.read_text()))
+    assert documented == exported()
+
+
+def test_every_metric_the_page_names_exists() -> None:
+    known = exported()
+    named = set()
+    for name in NAME.findall(PAGE.read_text()):
+        for suffix in HISTOGRAM_SERIES:
+            if name.endswith(suffix) and known.get(name.removesuffix(suffix)) == "histogram":
+                name = name.removesuffix(suffix)
+        named.add(name)
+    assert named - known.keys() == set()
