@@ -26,6 +26,8 @@ STEP_ID: Final = "x-inngest-step-id"
 # array of `[hashed id, opcode, "file:line", parallel]`); the engine compares it with the run's history.
 STEPS_USED: Final = "x-stepstone-steps-used"
 SYNC_KIND: Final = "x-inngest-sync-kind"
+# W3C trace context (`protocol.tracecontext`): the engine sends it on every call, whatever the SDK.
+TRACEPARENT: Final = "traceparent"
 USER_AGENT: Final = "user-agent"
 
 SERVER_KIND_DEV: Final = "dev"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from stepstone.protocol import call as wire_call
 from stepstone.protocol import opcodes
 from stepstone.protocol.events import Event
-from stepstone.sdk import checkpoint, context, errors, outcomes, serialization
+from stepstone.sdk import checkpoint, context, errors, outcomes, serialization, tracing
 from stepstone.sdk.function import Function, Handler
 from stepstone.sdk.replay import Action, Replay, StepCall, format_stack
 
@@ -53,6 +54,7 @@ class Invocation:
     target: str | None
     request_id: str | None = None
     job_id: str | None = None
+    traceparent: str | None = None  # the engine's W3C trace context (`sdk.tracing`)
     # Filled by the execution: the stored steps the call used, in order (`Replay.used`).
     used: list[list[Any]] = field(default_factory=list)
 
@@ -109,6 +111,10 @@ class Runner:
     def _log(self, call: StepCall | None) -> dict[str, Any]:
         extra = {"action": "step_failed" if call else "function_failed", "run_id": self.run_id}
         return extra | ({"step_id": call.step_id.user_id} if call else {})
+
+    def traced(self, call: StepCall) -> AbstractContextManager[None]:
+        """The engine's span of this step attempt as the current OpenTelemetry context, while it runs."""
+        return tracing.step_context(self.invocation.traceparent, self.run_id, call.hashed, self.replay.attempt)
 
     def context_fields(self) -> dict[str, Any]:
         invocation = self.invocation

@@ -92,10 +92,11 @@ class AsyncExecution(Runner):
         assert call.handler is not None
         token = in_step.set(True)
         try:
-            if inspect.iscoroutinefunction(call.handler):
-                return await call.handler(*call.args)
-            result = await asyncio.to_thread(call.handler, *call.args)  # keep the event loop free
-            return await result if inspect.isawaitable(result) else result
+            with self.traced(call):  # to_thread copies the context: a plain handler's spans join too
+                if inspect.iscoroutinefunction(call.handler):
+                    return await call.handler(*call.args)
+                result = await asyncio.to_thread(call.handler, *call.args)  # keep the event loop free
+                return await result if inspect.isawaitable(result) else result
         finally:
             in_step.reset(token)
 

@@ -77,7 +77,8 @@ class SyncExecution(Runner):
         assert call.handler is not None
         token = in_step.set(True)
         try:
-            result = call.handler(*call.args)
+            with self.traced(call):
+                result = call.handler(*call.args)
         finally:
             in_step.reset(token)
         if inspect.isawaitable(result):

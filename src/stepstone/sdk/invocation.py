@@ -64,6 +64,7 @@ def prepare(
         target=None if target == stepids.UNTARGETED else target,
         request_id=request_headers.get(headers.REQUEST_ID),
         job_id=request_headers.get(headers.JOB_ID),
+        traceparent=request_headers.get(headers.TRACEPARENT),
     )
 
 

@@ -19,7 +19,7 @@ from stepstone.protocol import events as wire_events
 from stepstone.protocol import opcodes
 from stepstone.server.apps import registration
 from stepstone.server.apps.syncer import Syncer, normalize_url
-from stepstone.server.core import clock, observe
+from stepstone.server.core import clock, observe, tracing
 from stepstone.server.core.errors import EngineError
 from stepstone.server.core.metrics import Metrics
 from stepstone.server.core.settings import EngineSettings
@@ -101,6 +101,9 @@ class Engine:
         store = self.store
         self.settings = settings
         self.clock: clock.Clock = engine_clock or (clock.OffsetClock() if settings.dev else clock.SystemClock())
+        self.tracer = tracing.from_environment(settings, self.clock)  # None unless OTEL_* variables ask for traces
+        if self.tracer is not None:
+            self.observers.add(self.tracer)
         self.registry = Registry()
         self.transport = transport or AiohttpTransport()
         self.executor = Executor(
@@ -186,6 +189,8 @@ class Engine:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.transport.close()
+        if self.tracer is not None:  # the spans of the work just drained go out before the process ends
+            await asyncio.to_thread(self.tracer.close)
 
     async def refresh_clock(self) -> None:
         if isinstance(self.clock, clock.OffsetClock):

@@ -273,7 +273,12 @@ def explained(tx: Tx, runs: list[RunRecord], now: int, request: Request) -> list
     return runs
 
 
-@router.get("/runs/{run_id}", summary="One run with its events, steps and failed attempts")
+@router.get(
+    "/runs/{run_id}",
+    summary="One run with its events, steps and failed attempts",
+    description="Every run, here and in the lists, has `trace_id`: the 32 hex digits of the W3C trace of its "
+    "spans (OpenTelemetry, docs/observability.md), derived from the run id.",
+)
 async def get_run(run_id: str, request: Request) -> Response:
     now = engine_of(request).clock.now_ms()
 
@@ -424,7 +429,8 @@ async def remove_app(app_id: str, request: Request) -> Response:
     summary="What this engine is: dev or production, version, retention, search limit, store kind",
     responses={
         200: {
-            "description": '{"data": {"mode", "version", "retention", "retention_seconds", "search_limit", "store"}}'
+            "description": '{"data": {"mode", "version", "retention", "retention_seconds", "search_limit", "store", '
+            '"trace_url"}}; `trace_url`: a trace viewer\'s URL with `{trace_id}` (`--trace-url`), or null'
         },
         401: {},
     },
@@ -441,6 +447,7 @@ async def info(request: Request) -> Response:
                 "retention_seconds": int(retention.total_seconds()) if retention else None,
                 "search_limit": engine.settings.search_limit,
                 "store": "postgres" if "postgres" in type(engine.backend).__module__ else "sqlite",
+                "trace_url": engine.settings.trace_url,
             }
         }
     )

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from stepstone.protocol import config as wire
-from stepstone.protocol import durations
+from stepstone.protocol import durations, tracecontext
 from stepstone.server.core.clock import to_datetime
 from stepstone.server.execution import reruns
 from stepstone.server.functions import describe
@@ -127,6 +127,7 @@ def run(
         "cron": record.cron,
         "original_run_id": record.original_run_id,
         "parent_run_id": record.parent.split(".", 1)[0] if record.parent else None,
+        "trace_id": tracecontext.trace_id(record.id),  # the run's W3C trace id (docs/observability.md)
     }
     if events is not None:
         view["events"] = [item.payload for item in events]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import orjson
 
 from stepstone.protocol import headers as h
-from stepstone.protocol import signing, stepids
+from stepstone.protocol import signing, stepids, tracecontext
 from stepstone.server.core.clock import wall_ms
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.runs.transitions import CallPlan
@@ -89,6 +89,12 @@ def build_headers(plan: CallPlan, item: QueueItemRecord, body: bytes, settings: 
         h.REQUEST_VERSION: str(plan.run.request_version),
         h.STEP_ID: item.target or stepids.UNTARGETED,
         h.USER_AGENT: "stepstone-engine",
+        # Always sent (a tracer, when configured, sets its sampling flag): an app tracing on its own
+        # groups its spans by run, under the targeted step's span or the call's.
+        h.TRACEPARENT: tracecontext.format_traceparent(
+            tracecontext.trace_id(plan.run.id),
+            tracecontext.call_parent_span_id(plan.run.id, item.target, item.id, item.generation, item.attempt),
+        ),
     }
     if item.generation > 0:
         headers[h.GENERATION_ID] = str(item.generation)

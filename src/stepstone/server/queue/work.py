@@ -236,6 +236,7 @@ class Work:
         error: dict[str, Any] | None,
         *,
         retry_at: int | None,
+        hashed_id: str | None = None,
     ) -> None:
         """Note a failed attempt (0-based `attempt`) of a step, or of the function's own code (`step` None).
 
@@ -258,6 +259,7 @@ class Work:
             FactKind.ATTEMPT_FAILED,
             run,
             step_id=step,
+            hashed_id=hashed_id,
             attempt=attempt,
             error=text,
             retry_at_ms=retry_at,

@@ -248,7 +248,7 @@ def _record_step_attempt(
     error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
     attempt = item.attempt if item.attempt_step == op.id else 0
     work.runs.insert_attempt(AttemptRecord(run.id, op.id, attempt, orjson.dumps(error).decode(), work.now, op.user_id))
-    work.note_attempt(run, op.user_id, attempt, max_attempts, error, retry_at=retry_at)
+    work.note_attempt(run, op.user_id, attempt, max_attempts, error, retry_at=retry_at, hashed_id=op.id)
     return error
 
 
