@@ -117,6 +117,9 @@ def shoot(browser: Any, base_url: str, pages: dict[str, str], out: Path) -> None
             tab.get_by_role("button", name="charge-card").first.click()
             tab.wait_for_selector("#step-panel")
             tab.evaluate("window.scrollTo(0, document.getElementById('step-panel').offsetTop - 16)")
+        if name == "function-activity":
+            tab.wait_for_selector(".activity .chart")
+            tab.evaluate("window.scrollTo(0, document.querySelector('.activity').offsetTop - 16)")
         tab.screenshot(path=str(out / f"dashboard-{name}.png"))
         print(f"wrote {out / f'dashboard-{name}.png'}")
     context.close()
@@ -144,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                 "event": f"/events/{ids['order_event']}",
                 "audit": "/audit",
                 "metrics": "/overview",
+                "function-activity": "/functions/example-process-order",
             }
             shoot(browser, str(client.base_url).rstrip("/"), pages, args.out)
         production = ProductionEngine(Path(tmp))
