@@ -155,7 +155,8 @@ class Engine:
         metrics.set_queue(named)
         calls = sum(1 for item in self.worker.in_flight.values() if item.kind == ItemKind.CALL)
         metrics.set_engine(calls, len(self.worker.in_flight))
-        return metrics.exposition(accept)
+        # Rendering a few thousand lines takes milliseconds: not on the loop that drives the runs.
+        return await asyncio.to_thread(metrics.exposition, accept)
 
     def quiet(self) -> bool:
         """At most one call to an app and one HTTP request in flight: a lone run, as good as idle."""
