@@ -69,8 +69,13 @@ def build_app(engine_url: str, gate: Gate) -> tuple[fastapi.FastAPI, stepstone.S
     async def limited(ctx: stepstone.Context) -> str:
         return await ctx.step.run("slot", held)
 
+    @client.create_function(fn_id="slow", trigger=stepstone.TriggerEvent(event="metered/slow"))
+    async def slow(ctx: stepstone.Context) -> str:
+        await ctx.step.run("quick", lambda: "at once")
+        return await ctx.step.run("slow", held)
+
     app = fastapi.FastAPI()
-    stepstone.fastapi.serve(app, client, [ok, boom, limited])
+    stepstone.fastapi.serve(app, client, [ok, boom, limited, slow])
     return app, client
 
 
@@ -152,6 +157,23 @@ async def test_counts_after_a_known_workload_are_exact(metered: tuple[Harness, G
     assert value(samples, "stepstone_queue_latency_seconds_count", fn="metered-limited") >= k + 1
     assert value(samples, "inngest_steps_scheduled", fn="metered-limited") == 0  # the series stays, at 0
     assert ("inngest_steps_scheduled", (("fn", "metered-limited"),)) in samples
+
+
+async def test_durations_are_measured_on_the_engine_clock(metered: tuple[Harness, Gate]) -> None:
+    harness, gate = metered
+    event_id = await harness.send("metered/slow")
+    await eventually(lambda: _true(gate.entered == 1))
+    await harness.advance(timedelta(seconds=30))  # the step "slow" takes 30 s, "quick" none
+    gate.open.set()
+    await harness.wait_run(event_id)
+    samples = await scrape(harness.http)
+    assert value(samples, "stepstone_step_duration_seconds_count", fn="metered-slow") == 2
+    assert value(samples, "stepstone_step_duration_seconds_sum", fn="metered-slow") == 30
+    assert value(samples, "stepstone_run_duration_seconds_sum", fn="metered-slow", status="Completed") == 30
+
+
+async def _true(condition: bool) -> bool | None:
+    return True if condition else None
 
 
 async def test_openmetrics_when_asked_and_liveness(metered: tuple[Harness, Gate]) -> None:

@@ -261,9 +261,13 @@ class Engine:
         return result
 
     async def checkpoint(self, run_id: str, item_id: str, generation: int | None, ops: list[opcodes.Op]) -> bool:
+        marks = self.executor.call_marks  # the steps checkpointed ran since the call began or the last checkpoint
         accepted, _ = await self.executor.transact(
-            lambda work: transitions.apply_checkpoint(work, run_id, item_id, generation, ops)
+            lambda work: transitions.apply_checkpoint(work, run_id, item_id, generation, ops),
+            call_started=marks.get(item_id),
         )
+        if accepted and item_id in marks:
+            marks[item_id] = self.clock.now_ms()
         return accepted
 
     async def cancel_run(self, run_id: str) -> RunRecord:

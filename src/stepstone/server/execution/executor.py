@@ -82,6 +82,8 @@ class Executor:
         self.rng = rng or random.Random()
         self.services = Services(registry, settings, self.rng)
         self.observer = observer or observe.Observer()
+        # Calls in flight: when the step the app runs now began (the call's start, then each checkpoint's time)
+        self.call_marks: dict[str, int] = {}
         self._app_slots: dict[str, asyncio.Semaphore] = {}
 
     async def transact(
@@ -193,8 +195,12 @@ class Executor:
         headers: dict[str, str],
     ) -> Next:
         self.observer.call_started(call, headers)
-        started_ms, started = self.clock.now_ms(), time.perf_counter()
-        outcome = await self._send(plan.function.record.app_id, url, body, headers)
+        started = time.perf_counter()
+        self.call_marks[item.id] = self.clock.now_ms()
+        try:
+            outcome = await self._send(plan.function.record.app_id, url, body, headers)
+        finally:
+            mark = self.call_marks.pop(item.id)
         self.observer.call_ended(call, time.perf_counter() - started, outcomes.outcome_name(outcome))
         if isinstance(outcome, outcomes.Failed):
             # The run's log line (`step.retrying`, `run.failed`) follows once the outcome is stored.
@@ -210,7 +216,7 @@ class Executor:
             if item.constrained:
                 work.woke = True  # a concurrency slot may have freed: every engine claims again
 
-        _, following = await self.transact(apply, owner=owner, call_started=started_ms)
+        _, following = await self.transact(apply, owner=owner, call_started=mark)
         return following
 
     async def _send(self, app_id: str, url: str, body: bytes, headers: dict[str, str]) -> outcomes.Outcome:
