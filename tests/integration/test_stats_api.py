@@ -179,3 +179,13 @@ def iso(millis: int) -> str:
     text = views.iso(millis)
     assert text is not None
     return text
+
+
+async def test_the_figures_survive_a_restart(workload: Any) -> None:
+    """They are read from the store: a new engine on the same database answers the same."""
+    harness, _ = workload
+    before = await stats(harness, window="1h")
+    await harness.restart()
+    after = await stats(harness, window="1h")
+    assert after["buckets"] == before["buckets"] and after["totals"] == before["totals"]
+    assert after["steps"] == before["steps"]

@@ -1,12 +1,17 @@
 """The stats queries on both stores: nearest-rank percentiles computed in SQL, runs bucketed by integer division
 of their times, the backlog's changes, and a step's duration from when it was scheduled (its plan, or for a step
-run inline the end of the step before it, or the run's start)."""
+run inline the end of the step before it, or the run's start); and their plans read index ranges, not tables."""
 
 from __future__ import annotations
 
+import random
+import sqlite3
 from typing import Any
 
+from stepstone.server.store.postgres import store as postgres_store
 from stepstone.server.store.records import RunRecord, RunStatus, StatsWindow, StepRecord, StepStatus
+from stepstone.server.store.sqlite import tx as sqlite_tx
+from tests.conftest import open_store
 
 W = StatsWindow(start=1_000_000, end=1_000_000 + 10 * 60_000, size=60_000)
 
@@ -87,3 +92,58 @@ async def test_step_durations_start_where_the_step_was_scheduled(store: Any) -> 
     found = await store.read(lambda tx: tx.step_durations(W))
     # durations 3 s (a), 2 s (b), 9 s (c), 1 s (d): p50 is the 2nd smallest, p95 the largest
     assert [tuple(row) for row in found] == [("app-f", 4, 2_000, 9_000)]
+
+
+def explain_sqlite(backend: dict[str, Any], sql: str, params: dict[str, Any]) -> str:
+    with sqlite3.connect(backend["path"]) as connection:
+        return "\n".join(str(row[3]) for row in connection.execute("EXPLAIN QUERY PLAN " + sql, params))
+
+
+def explain_postgres(backend: dict[str, Any], sql: str, params: dict[str, Any]) -> str:
+    import psycopg
+
+    with psycopg.connect(backend["dsn"], autocommit=True) as connection:
+        connection.execute("ANALYZE runs")
+        connection.execute("ANALYZE steps")
+        return "\n".join(str(row[0]) for row in connection.execute("EXPLAIN " + sql, params))  # type: ignore[arg-type]
+
+
+PLANS = {
+    "sqlite": (explain_sqlite, sqlite_tx.QUERIES, ("SCAN runs", "SCAN r ", "SCAN s ")),
+    "postgres": (explain_postgres, postgres_store.QUERIES, ("Seq Scan on runs", "Seq Scan on steps")),
+}
+
+
+async def test_the_queries_read_ranges_of_indexes_not_whole_tables(backend: dict[str, Any]) -> None:
+    """3,000 runs over 30 days, 3 steps each: a day's window reads `runs_ended_at` and each run's steps by index."""
+    store = open_store(backend)
+    day = 86_400_000
+    now = 2_000_000_000_000
+    rnd = random.Random(7)
+
+    def fill(tx: Any) -> None:
+        for n in range(3000):
+            created = now - rnd.randint(0, 30 * day)
+            running = n % 50 == 0
+            tx.insert_run(
+                run(
+                    n,
+                    RunStatus.RUNNING if running else RunStatus.COMPLETED,
+                    created,
+                    created + 10,
+                    None if running else created + 5_000,
+                ),
+                [],
+            )
+            for k in range(3):
+                tx.save_step(step(f"r{n:03}", f"h{k}", "StepRun", created + k, created + k + 1))
+
+    await store.transact(fill)
+    await store.close()
+    explain, queries, scans = PLANS[backend["kind"]]
+    params = {"start": now - day, "end": now, "size": 900_000, "function_slug": None}
+    for name in ("stats_run_starts", "stats_run_ends", "stats_backlog", "stats_step_durations"):
+        plan = explain(backend, queries[name], params)
+        assert "runs_ended_at" in plan and not any(scan in plan for scan in scans), (name, plan)
+    steps = explain(backend, queries["stats_step_durations"], params)
+    assert "steps_run_id_hashed_id_key" in steps or "sqlite_autoindex_steps_1 (run_id=?)" in steps, steps
