@@ -74,7 +74,7 @@ def iso(millis: int) -> str:
 
 
 def probes(filled: dashboard_fill.Filled, now: int) -> list[Probe]:
-    """What the pages load: the runs table (its filters and the change feed), a run, functions, events."""
+    """What the pages load: the runs table (its filters and the change feed), a run, functions, events, metrics."""
     day = timedelta(days=1) // timedelta(milliseconds=1)
     window = {"started_after": iso(now - 11 * day), "started_before": iso(now - 10 * day)}
     return [
@@ -116,6 +116,15 @@ def probes(filled: dashboard_fill.Filled, now: int) -> list[Probe]:
         Probe("an event", "Event", f"/v1/events/{filled.sample_event}"),
         Probe("an event's runs and skips", "Event", f"/v1/events/{filled.sample_event}/runs"),
         Probe("engine info", "every page", "/v1/info", needs="/v1/info"),
+        Probe("metrics, last hour", "Metrics", "/v1/stats", {"window": "1h"}, needs="/v1/stats"),
+        Probe("metrics, last day", "Metrics", "/v1/stats", {"window": "24h"}, needs="/v1/stats"),
+        Probe(
+            "function's activity, last day",
+            "Function",
+            "/v1/stats",
+            {"window": "24h", "function_id": "shop-process-order"},
+            needs="/v1/stats",
+        ),
     ]
 
 
