@@ -208,10 +208,11 @@ def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan
     for op in ops:
         if op.op in (opcodes.Opcode.STEP_RUN, opcodes.Opcode.STEP):
             memo = {"data": op.data} if op.op == opcodes.Opcode.STEP_RUN else op.data
-            _finish(work, run, op, memo, StepStatus.COMPLETED, discover=retry is None and not waiting and not ending)
+            discover = retry is None and not waiting and not ending
+            _finish(work, run, op, memo, StepStatus.COMPLETED, discover=discover, attempt=_attempt(item, op))
         elif op.op in (opcodes.Opcode.STEP_FAILED, opcodes.Opcode.STEP_ERROR) and op is not retry:
-            error = _record_step_attempt(work, run, item, op, plan.function.max_attempts)
-            _finish(work, run, op, opcodes.memo_error(error), StepStatus.FAILED, discover=not waiting)
+            failed = opcodes.memo_error(_record_step_attempt(work, run, item, op, plan.function.max_attempts))
+            _finish(work, run, op, failed, StepStatus.FAILED, discover=not waiting, attempt=_attempt(item, op))
     if retry is not None:
         _retry_step(work, run, item, retry, outcome, plan.function.max_attempts)
         return
@@ -288,8 +289,16 @@ def _input_json(op: opcodes.Op) -> str | None:
     return orjson.dumps(given).decode() if isinstance(given, list) else None
 
 
-def _finish(work: Work, run: RunRecord, op: opcodes.Op, memo: Any, status: StepStatus, *, discover: bool) -> None:
+def _attempt(item: QueueItemRecord, op: opcodes.Op) -> int:
+    """The 0-based attempt of `op` that ran in the call `item` (a retry's item names the step it retries)."""
+    return item.attempt if item.attempt_step == op.id else 0
+
+
+def _finish(
+    work: Work, run: RunRecord, op: opcodes.Op, memo: Any, status: StepStatus, *, discover: bool, attempt: int = 0
+) -> None:
     step = _step(run, op, status, work.now)  # a planned step keeps its id, index and start (see `save_step`)
+    step.attempts = attempt + 1  # the step span's attempt (`lifecycle._observe_step`), as the SDK counts it
     step.op = str(opcodes.Opcode.STEP_RUN if op.op == opcodes.Opcode.STEP else op.op)
     if op.op == opcodes.Opcode.STEP_ERROR:
         step.op = str(opcodes.Opcode.STEP_FAILED)
@@ -459,10 +468,11 @@ def apply_checkpoint(work: Work, run_id: str, item_id: str, generation: int | No
     for op in ops:
         if op.op in (opcodes.Opcode.STEP_RUN, opcodes.Opcode.STEP):
             memo = {"data": op.data} if op.op == opcodes.Opcode.STEP_RUN else op.data
-            _finish(work, run, op, memo, StepStatus.COMPLETED, discover=False)
+            _finish(work, run, op, memo, StepStatus.COMPLETED, discover=False, attempt=_attempt(item, op))
         elif op.op == opcodes.Opcode.STEP_FAILED:
             error = op.error.model_dump(exclude_none=True) if op.error else {"name": "Error", "message": ""}
-            _finish(work, run, op, opcodes.memo_error(error), StepStatus.FAILED, discover=False)
+            failed = opcodes.memo_error(error)
+            _finish(work, run, op, failed, StepStatus.FAILED, discover=False, attempt=_attempt(item, op))
     # Step and state limits are checked when the call answers (`_apply_ops`), not per checkpoint, so a
     # checkpoint costs the same whatever the run's length.
     return True
