@@ -3,6 +3,7 @@
 
 import { h, link, replace } from "../dom.js";
 import { del, get, post } from "../api.js";
+import { info, infoLoaded } from "../app.js";
 import { jsonView } from "../json.js";
 import { between, formatDuration, time } from "../time.js";
 import { confirm, eventLink, fnLink, jsonField, poll, runLink, status, title, toast } from "../ui.js";
@@ -119,7 +120,16 @@ function outcome(run) {
   return null;
 }
 
+// The run's trace in the viewer `--trace-url` names (its `{trace_id}` filled in), else its id to search for.
+function traceLink(traceId) {
+  if (!traceId) return "—";
+  if (!info.trace_url) return h("code", {}, traceId);
+  return h("a", {href: info.trace_url.replaceAll("{trace_id}", encodeURIComponent(traceId)), target: "_blank",
+    rel: "noopener noreferrer", class: "trace-link"}, "Open the trace ", h("code", {}, traceId));
+}
+
 export async function render(container, [runId]) {
+  await infoLoaded;
   let run = (await get(`/v1/runs/${encodeURIComponent(runId)}`)).data;
   let selected = null;
   const actions = h("div", {class: "actions", role: "group", "aria-label": "Run actions"});
@@ -154,6 +164,7 @@ export async function render(container, [runId]) {
         ["Duration", run.started_at ? formatDuration(between(run.started_at, run.ended_at)) : "—"],
         run.next_attempt_at ? ["Next attempt", time(run.next_attempt_at)] : null,
         run.cron ? ["Cron", h("code", {}, run.cron)] : null,
+        ["Trace", traceLink(run.trace_id)],
       ]),
       lineage(run),
       warnings(run),
