@@ -18,7 +18,7 @@ from starlette.responses import Response
 from stepstone.server.api import rest, views
 from stepstone.server.api.common import JSONAnswer, engine_of, error
 from stepstone.server.store.base import Tx
-from stepstone.server.store.records import RunStatsRecord, StatsWindow, StepDurationsRecord
+from stepstone.server.store.records import BucketStartsRecord, RunStatsRecord, StatsWindow, StepDurationsRecord
 
 router = APIRouter(prefix="/v1", tags=["rest"], dependencies=rest.router.dependencies)
 
@@ -81,11 +81,11 @@ def series(window: StatsWindow, stats: RunStatsRecord) -> list[dict[str, Any]]:
     return answer
 
 
-def totals(buckets: list[dict[str, Any]], whole: RunStatsRecord) -> dict[str, Any]:
+def totals(buckets: list[dict[str, Any]], whole: list[BucketStartsRecord]) -> dict[str, Any]:
     """The window's sums, the failure rate, the backlog now, and the queue latency over the whole window."""
     sums = {key: sum(bucket[key] for bucket in buckets) for key in ("started", "completed", "failed", "cancelled")}
     levels = [bucket["backlog"] for bucket in buckets]
-    latency = whole.starts[0] if whole.starts else None
+    latency = whole[0] if whole else None
     return {
         **sums,
         "failure_rate": failure_rate(sums["failed"], sums["completed"] + sums["failed"] + sums["cancelled"]),
@@ -138,7 +138,7 @@ async def get_stats(
     chart = window_for(span, now)
     whole = chart._replace(size=chart.end - chart.start)
 
-    def read(tx: Tx) -> tuple[str | None, RunStatsRecord, RunStatsRecord, list[StepDurationsRecord]] | None:
+    def read(tx: Tx) -> tuple[str | None, RunStatsRecord, list[BucketStartsRecord], list[StepDurationsRecord]] | None:
         slug = None
         if function_id is not None:
             fn = tx.get_function(function_id)
@@ -148,7 +148,7 @@ async def get_stats(
         return (
             slug,
             tx.run_stats(chart, function_slug=slug),
-            tx.run_stats(whole, function_slug=slug),
+            tx.run_starts(whole, function_slug=slug),
             tx.step_durations(chart, function_slug=slug),
         )
 

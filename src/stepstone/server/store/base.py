@@ -23,6 +23,7 @@ from stepstone.server.store.records import (
     AttemptRecord,
     AuditRecord,
     BatchRecord,
+    BucketStartsRecord,
     BulkJobRecord,
     DebounceRecord,
     EventRecord,
@@ -439,6 +440,9 @@ class AuditTx(Protocol):
 class StatsTx(Protocol):
     """The dashboard's charts, read from the runs and steps stored (no counter is written for them): each verb
     is a few grouped range scans bounded by the window, whatever engine wrote the rows."""
+
+    def run_starts(self, window: StatsWindow, *, function_slug: str | None = None) -> list[BucketStartsRecord]:
+        """The runs that started in each bucket, with their queue latency (a bucket without a start is missing)."""
 
     def run_stats(self, window: StatsWindow, *, function_slug: str | None = None) -> RunStatsRecord:
         """Runs started (with their queue latency), ended by status, and the backlog's changes, by bucket."""

@@ -367,10 +367,14 @@ class SqlTx:
     def insert_audit(self, record: AuditRecord) -> None:
         self._run("insert_audit", asdict(record))
 
-    def run_stats(self, window: StatsWindow, *, function_slug: str | None = None) -> RunStatsRecord:
+    def run_starts(self, window: StatsWindow, *, function_slug: str | None = None) -> list[BucketStartsRecord]:
         params = {**window._asdict(), "function_slug": function_slug}
         self._execute(self._queries["plan_for_values"], {})
-        starts = [BucketStartsRecord(*(int(value) for value in row)) for row in self._all("stats_run_starts", params)]
+        return [BucketStartsRecord(*(int(value) for value in row)) for row in self._all("stats_run_starts", params)]
+
+    def run_stats(self, window: StatsWindow, *, function_slug: str | None = None) -> RunStatsRecord:
+        params = {**window._asdict(), "function_slug": function_slug}
+        starts = self.run_starts(window, function_slug=function_slug)
         ends = [(int(bucket), str(status), int(count)) for bucket, status, count in self._all("stats_run_ends", params)]
         backlog = [(int(bucket), int(delta)) for bucket, delta in self._all("stats_backlog", params)]
         return RunStatsRecord(starts, ends, backlog)

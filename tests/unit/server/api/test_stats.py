@@ -54,7 +54,7 @@ def test_a_series_has_every_bucket_with_zeros_and_null_latencies_where_nothing_s
         (10, 250),
         (None, None),
     ]
-    whole = RunStatsRecord([BucketStartsRecord(0, 4, 10, 250)], [], [])
+    whole = [BucketStartsRecord(0, 4, 10, 250)]
     assert stats.totals(buckets, whole) == {
         "started": 4,
         "completed": 3,

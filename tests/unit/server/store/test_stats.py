@@ -56,8 +56,8 @@ async def test_latency_percentiles_are_nearest_rank_per_bucket(store: Any) -> No
     assert found.ends == [(0, "Completed", 20), (1, "Cancelled", 1)]
     # 22 runs waiting at some time: 20 enter and leave in bucket 0; 21 and 23 in bucket 1
     assert found.backlog == [(0, 0), (1, 0)]
-    whole = await store.read(lambda tx: tx.run_stats(W._replace(size=W.end - W.start)))
-    assert [tuple(row) for row in whole.starts] == [(0, 21, 10_000, 19_000)]
+    whole = await store.read(lambda tx: tx.run_starts(W._replace(size=W.end - W.start)))
+    assert [tuple(row) for row in whole] == [(0, 21, 10_000, 19_000)]
 
 
 async def test_the_backlog_counts_runs_waiting_before_and_in_the_window(store: Any) -> None:
