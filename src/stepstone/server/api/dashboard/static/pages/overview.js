@@ -110,8 +110,11 @@ function panel(params, functionId, draw) {
   let current = windowOf(params);
   const body = h("div", {class: "stats-body", "aria-busy": "true"});
   const toggle = h("div", {});
+  let asked = 0;
   async function load() {
+    const mine = ++asked;
     const data = (await get("/v1/stats", {window: current, function_id: functionId})).data;
+    if (mine !== asked) return;  // a later request (another window, or the next refresh) draws instead
     replace(body, draw(data, WINDOWS[current]));
     body.setAttribute("aria-busy", "false");
     body.dataset.window = current;
@@ -161,7 +164,12 @@ export async function activity(functionId, search) {
         + `, p95 ${duration(steps.duration_p95_ms)}` : "no step finished in this window."),
     ];
   });
-  await view.load();
+  try {
+    await view.load();
+  } catch (err) {
+    view.stop();
+    throw err;
+  }
   return {node: h("section", {class: "activity", "aria-labelledby": "activity-title"},
     h("h2", {id: "activity-title"}, "Activity"), view.toggle, view.body), stop: view.stop};
 }
