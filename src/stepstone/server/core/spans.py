@@ -13,6 +13,7 @@ from stepstone.protocol import tracecontext
 from stepstone.server.core import observe
 
 FAILED = observe.FactKind.ATTEMPT_FAILED
+MS = 1_000_000  # nanoseconds
 _SPAN_NAMES = {"Sleep": "sleep", "WaitForEvent": "wait", "InvokeFunction": "invoke"}
 
 
@@ -24,13 +25,11 @@ class Span:
     run_id: str
     span_id: str
     parent_id: str | None  # None: the run's root span
-    start_ms: int
-    end_ms: int
+    start_ns: int  # nanoseconds on the engine clock
+    end_ns: int
     attributes: dict[str, Any]
     error: str | None = None
     client: bool = False  # a call to the app (kind CLIENT), else INTERNAL
-    start_ns: int | None = None  # finer than `start_ms` (calls and transactions)
-    end_ns: int | None = None
 
 
 def spans_of(facts: Sequence[observe.Fact]) -> list[Span]:
@@ -57,11 +56,12 @@ def _span_of(fact: observe.Fact) -> Span | None:
         attributes = base | {"stepstone.run.status": fact.status}
         start = fact.started_ms if fact.started_ms is not None else fact.at_ms
         root = tracecontext.run_span_id(run)
-        return Span(f"run {fact.fn}", run, root, None, start, fact.at_ms, attributes, fact.error)
+        return Span(f"run {fact.fn}", run, root, None, start * MS, fact.at_ms * MS, attributes, fact.error)
     if kind == observe.FactKind.RUN_STARTED and fact.started_ms is not None:
         # The wait between the run's creation and its first call (flow control, a busy queue).
         span_id = tracecontext.step_span_id(run, "queued", 0)  # no hashed step id is "queued"
-        return Span("queued", run, span_id, tracecontext.run_span_id(run), fact.started_ms, fact.at_ms, base)
+        root = tracecontext.run_span_id(run)
+        return Span("queued", run, span_id, root, fact.started_ms * MS, fact.at_ms * MS, base)
     if kind == observe.FactKind.STEP_ENDED or kind == FAILED:
         return _step_span(fact, base)
     return None
@@ -88,4 +88,4 @@ def _step_span(fact: observe.Fact, base: dict[str, Any]) -> Span:
     start = fact.started_ms if fact.started_ms is not None else fact.at_ms
     error = fact.error if fact.kind == FAILED else None
     span_id = tracecontext.step_span_id(run, hashed, fact.attempt)
-    return Span(name, run, span_id, tracecontext.run_span_id(run), start, fact.at_ms, attributes, error)
+    return Span(name, run, span_id, tracecontext.run_span_id(run), start * MS, fact.at_ms * MS, attributes, error)

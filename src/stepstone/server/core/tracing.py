@@ -28,7 +28,7 @@ from stepstone.protocol import tracecontext
 from stepstone.protocol.headers import TRACEPARENT
 from stepstone.server.core import clock, observe
 from stepstone.server.core.settings import EngineSettings
-from stepstone.server.core.spans import Span, spans_of
+from stepstone.server.core.spans import MS, Span, spans_of
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -39,7 +39,6 @@ log = logging.getLogger("stepstone.tracing")
 
 DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"
 EXPORTERS = ("otlp", "console")
-_MS = 1_000_000  # nanoseconds
 
 # The call this task is making, with when it went out (engine clock, ns) and `time.perf_counter()` then:
 # a store transaction of the call is placed on the engine clock from its real distance to the call's start.
@@ -231,11 +230,11 @@ class Tracer(observe.Observer):
         span = tracecontext.call_parent_span_id(call.run_id, call.target, call.item_id, call.generation, call.attempt)
         trace = tracecontext.trace_id(call.run_id)
         headers[TRACEPARENT] = tracecontext.format_traceparent(trace, span, sampled=self.sampled(call.run_id))
-        _CALL_START.set((call, self.clock.now_ms() * _MS, time.perf_counter()))
+        _CALL_START.set((call, self.clock.now_ms() * MS, time.perf_counter()))
 
     def call_ended(self, call: observe.Call, seconds: float, outcome: str) -> None:
         started = _started(call)
-        start_ns = started[0] if started else self.clock.now_ms() * _MS
+        start_ns = started[0] if started else self.clock.now_ms() * MS
         attributes = {
             "stepstone.run.id": call.run_id,
             "stepstone.function.id": call.fn,
@@ -248,20 +247,9 @@ class Tracer(observe.Observer):
         span_id = tracecontext.call_span_id(call.run_id, call.item_id, call.generation, call.attempt)
         end_ns = start_ns + int(seconds * 1e9)
         failed = outcome if outcome in ("error", "unreachable") else None
+        root = tracecontext.run_span_id(call.run_id)
         self.emit(
-            Span(
-                f"call {call.fn}",
-                call.run_id,
-                span_id,
-                tracecontext.run_span_id(call.run_id),
-                start_ns // _MS,
-                end_ns // _MS,
-                attributes,
-                failed,
-                client=True,
-                start_ns=start_ns,
-                end_ns=end_ns,
-            )
+            Span(f"call {call.fn}", call.run_id, span_id, root, start_ns, end_ns, attributes, failed, client=True)
         )
 
     def transaction(self, kind: str, seconds: float, error: str | None) -> None:
@@ -276,20 +264,7 @@ class Tracer(observe.Observer):
             attributes["error.type"] = error
         parent = tracecontext.call_span_id(call.run_id, call.item_id, call.generation, call.attempt)
         span_id = f"{int.from_bytes(os.urandom(8)) or 1:016x}"  # a transaction is never emitted twice
-        self.emit(
-            Span(
-                f"store {kind}",
-                call.run_id,
-                span_id,
-                parent,
-                start_ns // _MS,
-                end_ns // _MS,
-                attributes,
-                error,
-                start_ns=start_ns,
-                end_ns=end_ns,
-            )
-        )
+        self.emit(Span(f"store {kind}", call.run_id, span_id, parent, start_ns, end_ns, attributes, error))
 
     def emit(self, span: Span) -> None:
         """Start and end `span` at once, with its ids and times."""
@@ -301,17 +276,15 @@ class Tracer(observe.Observer):
             flags = trace.TraceFlags(trace.TraceFlags.SAMPLED if self.sampled(span.run_id) else 0)
             parent = trace.SpanContext(trace_id, int(span.parent_id, 16), is_remote=False, trace_flags=flags)
             parent_context = trace.set_span_in_context(trace.NonRecordingSpan(parent), parent_context)
-        start_ns = span.start_ns if span.start_ns is not None else span.start_ms * _MS
-        end_ns = span.end_ns if span.end_ns is not None else span.end_ms * _MS
         kind = trace.SpanKind.CLIENT if span.client else trace.SpanKind.INTERNAL
         with self._lock:
             self._ids.trace_id, self._ids.span_id = trace_id, int(span.span_id, 16)
             otel_span = self.tracer.start_span(
-                span.name, context=parent_context, kind=kind, attributes=span.attributes, start_time=start_ns
+                span.name, context=parent_context, kind=kind, attributes=span.attributes, start_time=span.start_ns
             )
         if span.error is not None:
             otel_span.set_status(trace.Status(trace.StatusCode.ERROR, span.error))
-        otel_span.end(end_time=max(end_ns, start_ns))
+        otel_span.end(end_time=max(span.end_ns, span.start_ns))
 
     def flush(self, timeout_millis: int = 30_000) -> bool:
         """Export every span ended so far; False when the exporters did not finish in time."""
