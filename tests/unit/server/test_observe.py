@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from stepstone.server.core.metrics import MAX_EVENT_NAMES, OTHER, Metrics
+from stepstone.server.core.metrics import MAX_EVENT_NAMES, OTHER, PROMOTE_AFTER, Metrics
 from stepstone.server.core.observe import Call, Fact, FactKind, Observer, Observers
 from stepstone.server.store.errors import StoreUnavailable
 from stepstone.server.store.observed import ObservedStore
@@ -24,16 +24,37 @@ def samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], f
     }
 
 
-def test_event_names_beyond_the_cap_count_as_other() -> None:
+def events(*names: str) -> list[Fact]:
+    return [Fact(FactKind.EVENT_RECEIVED, status=name) for name in names]
+
+
+def received(metrics: Metrics) -> dict[str, float]:
+    return {
+        labels[0][1]: count
+        for (name, labels), count in samples(metrics).items()
+        if name == "stepstone_events_received_total"
+    }
+
+
+def test_a_busy_event_name_gets_its_own_label_and_names_sent_once_stay_other() -> None:
     metrics = Metrics()
-    facts = [Fact(FactKind.EVENT_RECEIVED, status=f"app/event-{n}") for n in range(MAX_EVENT_NAMES + 5)]
-    metrics.committed(facts)
-    metrics.committed([Fact(FactKind.EVENT_RECEIVED, status="app/event-0")])  # a known name keeps its label
-    found = samples(metrics)
-    names = {labels[0][1] for (name, labels) in found if name == "stepstone_events_received_total"}
-    assert len(names) == MAX_EVENT_NAMES + 1 and OTHER in names
-    assert found[("stepstone_events_received_total", (("name", OTHER),))] == 5
-    assert found[("stepstone_events_received_total", (("name", "app/event-0"),))] == 2
+    metrics.committed(events(*(f"user/{n}.signed-up" for n in range(500))))  # an id in the name: one-offs
+    metrics.committed(events(*["shop/order.placed"] * (PROMOTE_AFTER + 5)))
+    assert received(metrics) == {OTHER: 500 + PROMOTE_AFTER, "shop/order.placed": 5}
+    assert sum(received(metrics).values()) == 500 + PROMOTE_AFTER + 5  # every event counted once
+
+
+def test_labels_stop_at_the_cap_and_counters_only_grow() -> None:
+    metrics = Metrics()
+    for n in range(MAX_EVENT_NAMES + 3):
+        metrics.committed(events(*[f"app/event-{n}"] * (PROMOTE_AFTER + 1)))
+    found = received(metrics)
+    assert len(found) == MAX_EVENT_NAMES + 1  # 200 names and `other`
+    assert "app/event-0" in found and f"app/event-{MAX_EVENT_NAMES}" not in found
+    before = found[OTHER]
+    metrics.committed(events("app/event-0", f"app/event-{MAX_EVENT_NAMES}"))
+    after = received(metrics)
+    assert after["app/event-0"] == 2 and after[OTHER] == before + 1
 
 
 def test_durations_come_from_the_facts_times_and_skipped_runs_are_not_ended_runs() -> None:

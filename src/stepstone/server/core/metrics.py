@@ -25,7 +25,9 @@ from prometheus_client.exposition import choose_encoder
 from stepstone.server.core.observe import Call, Fact, FactKind, Observer
 
 M = TypeVar("M", Counter, Gauge, Histogram)
-MAX_EVENT_NAMES = 200  # event names with a label of their own; later names count as `other`
+MAX_EVENT_NAMES = 200  # event names with a label of their own; the others count as `other`
+PROMOTE_AFTER = 10  # events of a name, counted as `other`, before it may get a label of its own
+MAX_CANDIDATES = 10_000  # names being counted towards a label; more are `other` and not counted
 OTHER = "other"
 
 # Seconds; the long tails matter: a queue can back up for minutes, a run can sleep for days.
@@ -132,8 +134,8 @@ class Metrics(Observer):
         )
         self.events_received = Counter(
             "stepstone_events_received",
-            f"Events received (sent to the event API, cron ticks, invokes), by name: the first {MAX_EVENT_NAMES} "
-            f"names this engine saw, the rest as '{OTHER}'",
+            f"Events received (sent to the event API, cron ticks, invokes), by name: the busiest names, "
+            f"{MAX_EVENT_NAMES} at most, each once it has been received {PROMOTE_AFTER} times; the rest as '{OTHER}'",
             ("name",),
             registry=registry,
         )
@@ -156,7 +158,8 @@ class Metrics(Observer):
         self.leases_held = Gauge(
             "stepstone_leases_held", "Queue items this engine holds a lease on now", registry=registry
         )
-        self._event_names: set[str] = set()
+        self._event_names: set[str] = set()  # names with a label of their own (kept: a counter never moves)
+        self._candidates: dict[str, int] = {}  # names counted as `other` so far, and how many times
         self._call_seconds = Cached(self.call_seconds)
         self._events_received = Cached(self.events_received)
         self._flow_held = Cached(self.flow_held)
@@ -200,12 +203,23 @@ class Metrics(Observer):
             self._run_duration(fact.fn, fact.status).observe(max(fact.at_ms - fact.started_ms, 0) / 1000)
 
     def _event_label(self, name: str) -> str:
-        names = self._event_names
-        if name in names:
+        """`name` once it is among the busiest, else `other`: a name gets its own label (for good, so that its
+        counter and `other` only ever grow) when it has been received `PROMOTE_AFTER` times while labels are
+        left. Busy names get there first; names sent once each (an id in the name) stay `other`."""
+        if name in self._event_names:
             return name
-        if len(names) < MAX_EVENT_NAMES:
-            names.add(name)
+        if len(self._event_names) >= MAX_EVENT_NAMES:
+            return OTHER
+        candidates = self._candidates
+        seen = candidates.get(name, 0) + 1
+        if seen > PROMOTE_AFTER:
+            del candidates[name]
+            self._event_names.add(name)
+            if len(self._event_names) >= MAX_EVENT_NAMES:
+                candidates.clear()  # no label left to give
             return name
+        if seen > 1 or len(candidates) < MAX_CANDIDATES:
+            candidates[name] = seen
         return OTHER
 
     def claimed(self, fn: str, waited_seconds: float) -> None:
