@@ -183,7 +183,7 @@ def test_a_stop_signal_drains_the_calls_in_flight_and_exits_0(scratch: Path, sig
         run_id = engine.http.get(f"/v1/events/{event_id}/runs").json()["data"][0]["run_id"]
         assert engine.process is not None
         engine.process.send_signal(signum)  # what Ctrl+C sends (to the engine alone: apps have their own session)
-        wait_until(lambda: "Shutting down" in engine.text(), what="the engine draining")
+        wait_until(lambda: "draining: no new work" in engine.text(), what="the engine draining")
         (scratch / "release").touch()
         assert engine.wait_exit() == 0
         text = engine.text()

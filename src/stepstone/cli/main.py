@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 import click
@@ -101,6 +103,41 @@ def _dashboard_line(served: Served) -> str:
     return f"Dashboard on {url} (log in with the dashboard password)"
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn, except that a stop signal first drains the engine while HTTP still answers, so that `/health`
+    says `draining` (503) to load balancers and orchestrators before the engine stops claiming work, and apps
+    in the middle of a call can still checkpoint; then the server stops as uvicorn does. A second signal
+    stops at once."""
+
+    def __init__(self, config: uvicorn.Config, engine: Engine) -> None:
+        super().__init__(config)
+        self.engine = engine
+        self.draining: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._loop is None or not self.started or self.draining is not None or self.should_exit:
+            super().handle_exit(sig, frame)
+            return
+        self._captured_signals.append(sig)  # uvicorn raises it again once it has stopped
+        self._loop.call_soon_threadsafe(self._start_drain)
+
+    def _start_drain(self) -> None:
+        if self.draining is None:
+            self.draining = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        log.info("draining: no new work; waiting for calls in flight", extra={"action": "engine.draining"})
+        try:
+            await self.engine.drain()
+        finally:
+            self.should_exit = True
+
+
 def _serve(served: Served, apps: Supervisor | None = None) -> None:
     _configure_logging(served.log_level)
     store = open_store(served.store)
@@ -125,7 +162,7 @@ def _serve(served: Served, apps: Supervisor | None = None) -> None:
         log_config=None,
         timeout_graceful_shutdown=int(served.settings.drain_timeout.total_seconds()),
     )
-    server = uvicorn.Server(config)
+    server = DrainingServer(config, engine)
     # uvicorn drains on SIGTERM and SIGINT (Ctrl+C), then raises the signal again: end the process
     # cleanly then (exit 0, where click would print "Aborted!" and exit 1 after a KeyboardInterrupt),
     # so the `finally` blocks (stopping --app processes, closing the store) still run.

@@ -180,11 +180,17 @@ class Engine:
         self._tasks.append(asyncio.create_task(self.bulk.run_forever(), name="stepstone-bulk"))
         self.ready = True
 
-    async def stop(self) -> None:
-        """Drain: answer not-ready, stop claiming, finish or release in-flight work, then close connections."""
+    async def drain(self) -> None:
+        """Answer not-ready (`/health`: draining), stop claiming, let work in flight finish for up to the drain
+        timeout, and release what is left for another engine. The API keeps answering meanwhile: events are
+        stored, and apps in the middle of a call still checkpoint."""
         self.ready = False
         self.draining = True
         await self.worker.stop(self.settings.drain_timeout)
+
+    async def stop(self) -> None:
+        """Drain (if not drained already), then stop the background tasks and close connections."""
+        await self.drain()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
