@@ -13,7 +13,7 @@ import httpx
 
 from tests.e2e import processes
 
-APP = '''
+APP = """
 import asyncio
 import os
 from pathlib import Path
@@ -41,7 +41,7 @@ async def slow_fn(ctx: stepstone.Context) -> str:
 
 app = fastapi.FastAPI()
 stepstone.fastapi.serve(app, client, [slow_fn])
-'''
+"""
 
 
 def test_sigterm_answers_draining_before_the_engine_stops(tmp_path: Path) -> None:
