@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -35,3 +36,25 @@ def test_every_metric_the_page_names_exists() -> None:
                 name = name.removesuffix(suffix)
         named.add(name)
     assert named - known.keys() == set()
+
+
+GRAFANA = PAGE.parent / "grafana" / "stepstone.json"
+
+
+def test_the_grafana_dashboard_queries_only_exported_metrics() -> None:
+    dashboard = json.loads(GRAFANA.read_text())
+    known = exported()
+    panels = dashboard["panels"]
+    assert len({panel["id"] for panel in panels}) == len(panels)
+    assert dashboard["__inputs"][0]["name"] == "DS_PROMETHEUS"
+    expressions = [target["expr"] for panel in panels for target in panel["targets"]]
+    expressions.append(dashboard["templating"]["list"][0]["definition"])
+    for expression in expressions:
+        assert expression.count("(") == expression.count(")") and expression.count("{") == expression.count("}")
+        for name in NAME.findall(expression):
+            for suffix in HISTOGRAM_SERIES:
+                if name.endswith(suffix) and known.get(name.removesuffix(suffix)) == "histogram":
+                    name = name.removesuffix(suffix)
+            assert name in known, f"{name} in {expression}"
+    shown = {NAME.findall(expression)[0] for expression in expressions}
+    assert {"inngest_function_run_ended_total", "stepstone_queue_latency_seconds_bucket"} <= shown
