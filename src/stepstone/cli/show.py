@@ -116,6 +116,15 @@ def change_line(run: dict[str, Any]) -> RenderableType:
     return Text.assemble(*parts)
 
 
+# What a run refers to, shown when present: why it ended, its original run, its parent, its trace (for a viewer)
+_REFERENCES = (
+    ("reason", "reason"),
+    ("rerun of", "original_run_id"),
+    ("invoked by run", "parent_run_id"),
+    ("trace", "trace_id"),
+)
+
+
 def run_tree(run: dict[str, Any]) -> RenderableType:
     root = Tree(Text.assemble(("run ", "bold"), (run["run_id"], "bold"), "  ", status(run["status"])))
     root.add(Text(f"function  {run['function_id']} (version {run.get('function_version')})"))
@@ -130,7 +139,7 @@ def run_tree(run: dict[str, Any]) -> RenderableType:
     if run.get("ended_at"):
         times += f" · ended {when(run['ended_at'])} (took {took(run.get('started_at'), run['ended_at'])})"
     root.add(Text(times))
-    for label, key in (("reason", "reason"), ("rerun of", "original_run_id"), ("invoked by run", "parent_run_id")):
+    for label, key in _REFERENCES:
         if run.get(key):
             root.add(Text(f"{label}  {run[key]}"))
     _steps(root, run.get("steps") or [])

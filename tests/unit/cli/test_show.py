@@ -1,4 +1,5 @@
-"""`stepstone runs show` draws a run's warnings (non-determinism findings) in full, and none when it has none."""
+"""`stepstone runs show` draws a run's warnings (non-determinism findings) in full, and none when it has none;
+and its trace id (to find it in a trace viewer)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,7 @@ def test_a_run_shows_its_warnings() -> None:
 
 def test_no_warnings_no_section() -> None:
     assert "warnings" not in drawn({**RUN, "warnings": []})
+
+
+def test_a_run_shows_its_trace_id() -> None:
+    assert "trace  0192f3a4b5c6d7e8f9a0b1c2d3e4f5a6" in drawn({**RUN, "trace_id": "0192f3a4b5c6d7e8f9a0b1c2d3e4f5a6"})
