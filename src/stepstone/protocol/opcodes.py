@@ -33,6 +33,9 @@ class Opcode(enum.StrEnum):
     DEFER_ABORT = "DeferAbort"
 
 
+# Ops that are not steps of the run: they name no stored step and do not count towards the step limit.
+NOT_STEPS = frozenset({Opcode.NONE, Opcode.RUN_COMPLETE, Opcode.SYNC_RUN_COMPLETE, Opcode.DISCOVERY_REQUEST})
+
 _BY_LOWER = {member.value.lower(): member for member in Opcode}
 
 

@@ -31,7 +31,7 @@ from stepstone.server.functions import control
 from stepstone.server.functions.registry import Registry
 from stepstone.server.intake import ingest
 from stepstone.server.queue.work import Work
-from stepstone.server.runs import lifecycle, transitions
+from stepstone.server.runs import lifecycle
 from stepstone.server.runs.transitions import CallPlan
 from stepstone.server.store import migrations
 from stepstone.server.store.base import Store, StoreError, Tx
@@ -148,11 +148,9 @@ class Engine:
         now = self.clock.now_ms()
         rows = await self.store.read(lambda tx: tx.queue_gauges(now))
         catalog = self.registry.last()
-        named = []
-        for function_id, is_call, leased, count in rows:
-            fn = catalog.get(function_id) if function_id else None
-            named.append((fn.slug if fn is not None else "", is_call, leased, count))
-        metrics.set_queue(named)
+        metrics.set_queue(
+            [(catalog.slug_of(function_id), is_call, leased, count) for function_id, is_call, leased, count in rows]
+        )
         calls = sum(1 for item in self.worker.in_flight.values() if item.kind == ItemKind.CALL)
         metrics.set_engine(calls, len(self.worker.in_flight))
         # Rendering a few thousand lines takes milliseconds: not on the loop that drives the runs.
@@ -267,14 +265,7 @@ class Engine:
         return result
 
     async def checkpoint(self, run_id: str, item_id: str, generation: int | None, ops: list[opcodes.Op]) -> bool:
-        marks = self.executor.call_marks  # the steps checkpointed ran since the call began or the last checkpoint
-        accepted, _ = await self.executor.transact(
-            lambda work: transitions.apply_checkpoint(work, run_id, item_id, generation, ops),
-            call_started=marks.get(item_id),
-        )
-        if accepted and item_id in marks:
-            marks[item_id] = self.clock.now_ms()
-        return accepted
+        return await self.executor.checkpoint(run_id, item_id, generation, ops)
 
     async def cancel_run(self, run_id: str) -> RunRecord:
         def cancel(work: Work) -> RunRecord:

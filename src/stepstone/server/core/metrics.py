@@ -174,6 +174,8 @@ class Metrics(Observer):
         self._step_duration = Cached(self.step_duration)
         self._store_errors = Cached(self.store_errors)
         self._store_seconds = Cached(self.store_seconds)
+        self._steps_scheduled = Cached(self.steps_scheduled)
+        self._steps_running = Cached(self.steps_running)
 
     # Observer
     def committed(self, facts: Sequence[Fact]) -> None:
@@ -252,10 +254,10 @@ class Metrics(Observer):
             if is_call:
                 scheduled[fn] = scheduled.get(fn, 0) + count
         self.queue_depth.set(depth)
-        for gauge, values in ((self.steps_scheduled, scheduled), (self.steps_running, running)):
-            shown = {labels[0] for labels in _label_values(gauge)}
+        for gauge, values in ((self._steps_scheduled, scheduled), (self._steps_running, running)):
+            shown = {labels[0] for labels in gauge.children}  # every series this gauge has had
             for fn in shown | values.keys():
-                gauge.labels(fn).set(values.get(fn, 0))
+                gauge(fn).set(values.get(fn, 0))
 
     def set_engine(self, calls_in_flight: int, leases_held: int) -> None:
         self.calls_in_flight.set(calls_in_flight)
@@ -265,7 +267,3 @@ class Metrics(Observer):
         """The metrics in the format the scraper asked for (OpenMetrics when its `Accept` says so)."""
         encoder, content_type = choose_encoder(accept or "")
         return encoder(self.registry), content_type
-
-
-def _label_values(gauge: Gauge) -> list[tuple[str, ...]]:
-    return [tuple(sample.labels[name] for name in ("fn",)) for metric in gauge.collect() for sample in metric.samples]

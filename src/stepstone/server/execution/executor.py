@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
+from stepstone.protocol import opcodes
 from stepstone.server.core import clock, observe
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.core.transport import Transport, TransportError
@@ -128,6 +129,18 @@ class Executor:
         if facts:
             self.observer.committed(facts)
         return result, handed
+
+    async def checkpoint(self, run_id: str, item_id: str, generation: int | None, ops: list[opcodes.Op]) -> bool:
+        """Store steps an SDK ran inside a call still in flight (`transitions.apply_checkpoint`); False when
+        the call is stale. The steps ran since the call began, or since its previous checkpoint."""
+        marks = self.call_marks
+        accepted, _ = await self.transact(
+            lambda work: transitions.apply_checkpoint(work, run_id, item_id, generation, ops),
+            call_started=marks.get(item_id),
+        )
+        if accepted and item_id in marks:
+            marks[item_id] = self.clock.now_ms()
+        return accepted
 
     async def renew_leases(self, owner: str, item_ids: list[str]) -> None:
         """Extend `owner`'s leases on these items by the lease period."""

@@ -112,9 +112,8 @@ class Worker:
 
     def _observe_claim(self, item: QueueItemRecord) -> None:
         executor = self.executor
-        fn = executor.registry.last().get(item.function_id) if item.function_id else None
         waited = max(executor.clock.now_ms() - item.run_at, 0) / 1000
-        executor.observer.claimed(fn.slug if fn is not None else "", waited)
+        executor.observer.claimed(executor.registry.last().slug_of(item.function_id), waited)
 
     async def _process(self, item: QueueItemRecord, plan: CallPlan | None) -> None:
         current: QueueItemRecord | None = item

@@ -118,6 +118,11 @@ class Catalog:
     def get(self, slug_or_id: str) -> Registered | None:
         return self.by_slug.get(slug_or_id) or self.by_id.get(slug_or_id)
 
+    def slug_of(self, function_id: str | None) -> str:
+        """The slug of the function with this id, "" when unknown (metrics and traces label by slug)."""
+        fn = self.by_id.get(function_id) if function_id else None
+        return fn.slug if fn is not None else ""
+
     def match(self, payload: dict[str, Any]) -> list[Registered]:
         """Functions an event triggers, each once, in registration order of their triggers."""
         return self.match_filtered(payload)[0]

@@ -81,8 +81,8 @@ def reschedule(work: Work, item: QueueItemRecord) -> None:
 
 
 def _observe_call(work: Work, item: QueueItemRecord) -> None:
-    fn = work.known_catalog().get(item.function_id or "")
-    work.observe(FactKind.CALL_SCHEDULED, fn=fn.slug if fn else "", run_id=item.run_id or "", attempt=item.attempt)
+    fn = work.known_catalog().slug_of(item.function_id)
+    work.observe(FactKind.CALL_SCHEDULED, fn=fn, run_id=item.run_id or "", attempt=item.attempt)
 
 
 def claim(work: Work, *, owner: str, limit: int, cursor: Cursor) -> list[QueueItemRecord]:
@@ -203,8 +203,7 @@ def _observe_held(work: Work, partition: str, item_id: str | None) -> None:
     """Count the calls a full concurrency key holds (all due ones of the partition, or one), each once."""
     catalog = work.known_catalog()
     for function_id in work.flow.mark_held(partition, now=work.now, item_id=item_id):
-        fn = catalog.get(function_id)
-        work.observe(FactKind.FLOW_HELD, fn=fn.slug if fn else "", status="concurrency")
+        work.observe(FactKind.FLOW_HELD, fn=catalog.slug_of(function_id), status="concurrency")
 
 
 def _limits(work: Work, item: QueueItemRecord) -> list[tuple[str, int]]:
@@ -232,8 +231,8 @@ def _throttle_admits(work: Work, item: QueueItemRecord) -> bool:
     decision = _throttle(throttle, work.flow.get_limiter(throttle["key"], work.now), work.now)
     if not decision.allowed:
         work.flow.reschedule_item(item.id, decision.retry_at)
-        fn = work.known_catalog().get(item.function_id or "")
-        work.observe(FactKind.FLOW_HELD, fn=fn.slug if fn else "", run_id=item.run_id or "", status="throttle")
+        fn = work.known_catalog().slug_of(item.function_id)
+        work.observe(FactKind.FLOW_HELD, fn=fn, run_id=item.run_id or "", status="throttle")
         return False
     limit, period, burst = throttle["limit"], throttle["period_ms"], _burst(throttle)
     work.flow.put_limiter(throttle["key"], decision.tat, work.now + gcra.expires_after(period, limit, burst))

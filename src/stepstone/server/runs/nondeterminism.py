@@ -36,13 +36,6 @@ CAUSE = (
     "or a deploy changed the function's code while the run was in flight."
 )
 
-# Ops that are not steps: their ids never name a stored step's kind.
-_NOT_STEPS = {
-    opcodes.Opcode.NONE,
-    opcodes.Opcode.RUN_COMPLETE,
-    opcodes.Opcode.SYNC_RUN_COMPLETE,
-    opcodes.Opcode.DISCOVERY_REQUEST,
-}
 _KINDS = {
     "StepRun": "step.run",
     "Step": "step.run",
@@ -134,7 +127,9 @@ def check(
     if used is not None:
         found += facts.kind_changed_used(used)
         found += facts.order_changed(used)
-        moved_on = completed or any(op.op not in _NOT_STEPS or op.op == opcodes.Opcode.RUN_COMPLETE for op in ops)
+        moved_on = completed or any(
+            op.op not in opcodes.NOT_STEPS or op.op == opcodes.Opcode.RUN_COMPLETE for op in ops
+        )
         if moved_on and not target:
             found += facts.not_reached(used, ops, completed)
     found += facts.kind_changed_ops(ops)
@@ -185,7 +180,7 @@ class _Facts:
         found = []
         for op in ops:
             step = self.steps.get(op.id)
-            if op.op in _NOT_STEPS or step is None or kind(step.op) == kind(str(op.op)):
+            if op.op in opcodes.NOT_STEPS or step is None or kind(step.op) == kind(str(op.op)):
                 continue
             what = (
                 f"the history has step {step.user_id!r} as a {kind(step.op)}, but the code now reports a "
@@ -217,7 +212,7 @@ class _Facts:
         if not missing:
             return []
         names = [step.user_id for step in missing]
-        new = [op.user_id for op in ops if op.op not in _NOT_STEPS and op.id not in self.steps]
+        new = [op.user_id for op in ops if op.op not in opcodes.NOT_STEPS and op.id not in self.steps]
         if new:
             went = "moved on to new step" + ("s " if len(new) > 1 else " ") + ", ".join(repr(n) for n in new)
         elif completed or any(op.op == opcodes.Opcode.RUN_COMPLETE for op in ops):

@@ -43,13 +43,6 @@ _WAITING = {
     opcodes.Opcode.WAIT_FOR_EVENT,
     opcodes.Opcode.INVOKE_FUNCTION,
 }
-# Ops that are not steps of the run (they do not count towards its step limit).
-_NOT_STEPS = {
-    opcodes.Opcode.RUN_COMPLETE,
-    opcodes.Opcode.SYNC_RUN_COMPLETE,
-    opcodes.Opcode.NONE,
-    opcodes.Opcode.DISCOVERY_REQUEST,
-}
 
 
 @dataclass(frozen=True)
@@ -196,7 +189,7 @@ def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan
     limits = work.settings.limits
     ops = sorted(outcome.ops, key=_priority)
     steps, _ = work.runs.run_step_stats(run.id)
-    if steps + sum(op.op not in _NOT_STEPS for op in ops) > limits.max_steps_per_run:
+    if steps + sum(op.op not in opcodes.NOT_STEPS for op in ops) > limits.max_steps_per_run:
         work.queue.delete_queue_item(item.id)
         fail_run(work, run, "StepLimitError", f"the run exceeded {limits.max_steps_per_run} steps")
         return
