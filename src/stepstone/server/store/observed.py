@@ -35,7 +35,7 @@ def error_kind(err: StoreError) -> str:
 
 
 class ObservedStore:
-    """`Store` with `transact` and `read` measured; every other attribute is the wrapped store's."""
+    """`Store` with `transact` and `read` measured; the rest of the protocol passed through."""
 
     def __init__(self, inner: Store, observer: Observer) -> None:
         self.inner = inner
@@ -74,6 +74,3 @@ class ObservedStore:
 
     def describe(self) -> str:
         return self.inner.describe()
-
-    def __getattr__(self, name: str) -> Any:  # a backend's own attributes (its path, its pool)
-        return getattr(self.inner, name)
