@@ -182,7 +182,10 @@ def browser(chromium_path: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(chromium_path), headless=True, args=["--no-sandbox"])
+        # Other hosts do not resolve inside the browser (no CDN or font can load); `watched_page` records any
+        # request to them so that the test fails.
+        args = ["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"]
+        chromium = playwright.chromium.launch(executable_path=str(chromium_path), headless=True, args=args)
         yield chromium
         chromium.close()
 
@@ -225,21 +228,23 @@ def page(browser: Any, dashboard: Dashboard, watch: Watch) -> Iterator[Any]:
 
 @contextlib.contextmanager
 def watched_page(browser: Any, watch: Watch) -> Iterator[Any]:
-    """A tab on `watch.origin` that records console errors and aborts requests to other hosts; both fail the
-    test when the tab closes."""
+    """A tab on `watch.origin` that records console errors and requests to other hosts (which the browser
+    cannot resolve); both fail the test when the tab closes.
+
+    Requests are watched, not intercepted: with the synchronous Playwright API an interception handler runs
+    only while the test is inside a Playwright call, so a request the page sends after a click would wait
+    while the test polls the REST API with httpx (a form's POST stalled that way once in CI).
+    """
     context = browser.new_context(base_url=watch.origin)
     context.set_default_timeout(TIMEOUT_MS)
     own = urlsplit(watch.origin).netloc
 
-    def guard(route: Any) -> None:
-        url = route.request.url
+    def record(request: Any) -> None:
+        url = request.url
         if urlsplit(url).netloc != own and not url.startswith(("data:", "blob:", "about:")):
             watch.foreign.append(url)
-            route.abort()
-        else:
-            route.continue_()
 
-    context.route("**/*", guard)
+    context.on("request", record)
     tab = context.new_page()
     tab.on(
         "console",
