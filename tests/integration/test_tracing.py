@@ -207,6 +207,12 @@ async def test_a_run_is_one_trace_with_the_users_span_under_its_step(
     assert {item.span.kind for item in calls} == {Span.SPAN_KIND_CLIENT}
     stores = [item for item in received.spans if item.span.name.startswith("store ")]
     assert stores and {item.parent_id for item in stores} <= {item.span_id for item in calls}
+    # Each call's answer is applied in a transaction under it; the call that sleeps also checkpointed the
+    # retried `charge` (the SDK POSTs it before answering with the sleep): that transaction is its child too.
+    children = {call.span_id: sum(item.parent_id == call.span_id for item in stores) for call in calls}
+    assert sorted(children.values()) == [1, 1, 2]
+    [slept] = [call for call in calls if children[call.span_id] == 2]
+    assert slept.attributes["stepstone.call.attempt"] == 1
 
 
 def _has(received: Receiver, *names: str) -> Any:

@@ -8,6 +8,7 @@ no database transaction stays open while the app works.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 import time
@@ -85,6 +86,9 @@ class Executor:
         self.observer = observer or observe.Observer()
         # Calls in flight: when the step the app runs now began (the call's start, then each checkpoint's time)
         self.call_marks: dict[str, int] = {}
+        # Calls in flight: what they are and the context their observers saw (a checkpoint's transaction
+        # runs in a copy of it, so that its trace span is the call's child like the call's own transactions)
+        self._call_contexts: dict[str, tuple[observe.Call, contextvars.Context]] = {}
         self._app_slots: dict[str, asyncio.Semaphore] = {}
 
     async def transact(
@@ -134,10 +138,15 @@ class Executor:
         """Store steps an SDK ran inside a call still in flight (`transitions.apply_checkpoint`); False when
         the call is stale. The steps ran since the call began, or since its previous checkpoint."""
         marks = self.call_marks
-        accepted, _ = await self.transact(
+        applied = self.transact(
             lambda work: transitions.apply_checkpoint(work, run_id, item_id, generation, ops),
             call_started=marks.get(item_id),
         )
+        in_flight = self._call_contexts.get(item_id)
+        if in_flight is not None and in_flight[0].run_id == run_id and generation in (None, in_flight[0].generation):
+            accepted, _ = await asyncio.create_task(applied, context=in_flight[1].copy())
+        else:
+            accepted, _ = await applied
         if accepted and item_id in marks:
             marks[item_id] = self.clock.now_ms()
         return accepted
@@ -210,10 +219,12 @@ class Executor:
         self.observer.call_started(call, headers)
         started = time.perf_counter()
         self.call_marks[item.id] = self.clock.now_ms()
+        self._call_contexts[item.id] = (call, contextvars.copy_context())
         try:
             outcome = await self._send(plan.function.record.app_id, url, body, headers)
         finally:
             mark = self.call_marks.pop(item.id)
+            del self._call_contexts[item.id]
         self.observer.call_ended(call, time.perf_counter() - started, outcomes.outcome_name(outcome))
         if isinstance(outcome, outcomes.Failed):
             # The run's log line (`step.retrying`, `run.failed`) follows once the outcome is stored.
