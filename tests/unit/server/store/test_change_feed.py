@@ -26,18 +26,18 @@ def step(run_id: str, hashed_id: str, memo: str | None = '{"data": 1}') -> StepR
 
 
 async def settled(store: Any) -> None:
-    """On PostgreSQL a change shows once every transaction older than it has ended, on the whole server
-    (other tests' included): wait for that, boundedly, so that the assertions see every change made so far."""
+    """On PostgreSQL a change shows once every transaction of its database older than it has ended: wait
+    for that, boundedly, so that the assertions see every change made so far."""
     if isinstance(store, SqliteStore):
         return
     with psycopg.connect(store.dsn, autocommit=True) as connection:
         horizon = connection.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()
         for _ in range(600):
-            row = connection.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint").fetchone()
+            row = connection.execute("SELECT seq FROM change_feed_horizon").fetchone()
             if row and horizon and row[0] >= horizon[0]:
                 return
             await asyncio.sleep(0.05)
-    raise AssertionError("a transaction elsewhere on the PostgreSQL server stayed open for 30 s")
+    raise AssertionError("a transaction in the test's PostgreSQL database stayed open for 30 s")
 
 
 async def changes(store: Any, after: tuple[int, str] = START, **filters: Any) -> list[RunRecord]:
@@ -134,6 +134,35 @@ async def test_postgres_transactions_committing_out_of_order_are_not_missed(post
     finally:
         first.close()
         second.close()
+        await store.close()
+
+
+async def test_postgres_a_transaction_left_open_in_another_database_does_not_hold_the_feed(
+    postgres_dsn: str, postgres_admin_dsn: str
+) -> None:
+    """The horizon counts this database's transactions only: a write left open elsewhere on the server (a
+    batch job, a migration) does not stop the feed, while one open here still does."""
+    from stepstone.server.store.postgres.store import QUERIES, PostgresStore
+    from stepstone.server.store.sqltx import SqlTx
+
+    store = PostgresStore(postgres_dsn, pool_size=2)
+    elsewhere, here = psycopg.connect(postgres_admin_dsn), psycopg.connect(postgres_dsn)
+    try:
+        assert elsewhere.info.dbname != here.info.dbname
+        elsewhere.execute("SELECT pg_current_xact_id()")  # holds a transaction id, open
+        await store.transact(lambda tx: tx.insert_run(run("r1"), [1]))
+        feed = list(await store.read(lambda tx: tx.list_run_changes(after=START, limit=100)))  # not settled
+        assert [r.id for r in feed] == ["r1"]
+        assert await store.read(lambda tx: tx.run_changes_head()) == cursor(feed)
+
+        SqlTx(here.cursor().execute, QUERIES).insert_run(run("r2"), [1])  # open in this database
+        await store.transact(lambda tx: tx.insert_run(run("r3"), [1]))
+        assert list(await store.read(lambda tx: tx.list_run_changes(after=cursor(feed), limit=100))) == []
+        here.commit()
+        assert [r.id for r in await changes(store, cursor(feed))] == ["r2", "r3"]
+    finally:
+        elsewhere.close()
+        here.close()
         await store.close()
 
 

@@ -531,22 +531,22 @@ SELECT tat FROM limiters WHERE key = %(key)s AND expires_at > %(now)s
 -- list_run_changes --
 -- The change feed: runs written after the cursor (change_seq, id), oldest change first. A run's stamp is
 -- the id of the transaction that wrote it, and transactions commit out of id order, so only stamps below
--- the snapshot's xmin are read: every transaction below it has ended, and none can later commit a row
--- behind a cursor a reader was given.
+-- the horizon (the view `change_feed_horizon`, migration 0011): every transaction below it has ended, and
+-- none can later commit a row behind a cursor a reader was given.
 SELECT id, function_id, function_slug, function_version, app_version, event_id, status, reason, output,
     created_at, started_at, ended_at, parent, cron, batch_id, original_run_id, force_plan, request_version,
     pending, constraints, change_seq
 FROM runs
 WHERE (change_seq, id) > (%(seq)s::bigint, %(id)s::text)
-    AND change_seq < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+    AND change_seq < (SELECT seq FROM change_feed_horizon)
     AND (%(status)s::text IS NULL OR status = %(status)s::text)
     AND (%(function_slug)s::text IS NULL OR function_slug = %(function_slug)s::text)
 ORDER BY change_seq, id
 LIMIT %(limit)s
 
 -- run_changes_head --
--- The feed's end as `list_run_changes` reads it: the newest stamp below the snapshot's xmin (an index seek).
-SELECT change_seq, id FROM runs WHERE change_seq < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+-- The feed's end as `list_run_changes` reads it: the newest stamp below its horizon (an index seek).
+SELECT change_seq, id FROM runs WHERE change_seq < (SELECT seq FROM change_feed_horizon)
 ORDER BY change_seq DESC, id DESC LIMIT 1
 
 -- touch_run --
