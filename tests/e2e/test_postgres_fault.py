@@ -56,7 +56,10 @@ def test_three_engines_survive_a_kill_and_cut_connections(tmp_path: Path, postgr
     for index, port in enumerate(ports):
         dsn = conninfo.make_conninfo(postgres_dsn, application_name=f"engine{index}")
         flags = ["--postgres-uri", dsn, "-u", app_url, "--retry-interval", "0.2", "--poll-interval", "0.5"]
-        flags += ["--lease-seconds", "3", "--postgres-pool-size", "6", "--log-level", "info"]
+        # Leases long enough that the engine whose connections are cut keeps them while it reconnects: a lease
+        # that lapsed would let another engine call the app while the first call still runs, and a step both
+        # calls run before either stores it would count twice (at-least-once, not a re-run of a stored step).
+        flags += ["--lease-seconds", "10", "--postgres-pool-size", "6", "--log-level", "info"]
         engine = processes.engine(tmp_path / f"e{index}", port, *flags)
         engine.log = tmp_path / f"engine{index}.log"
         engines.append(engine)
