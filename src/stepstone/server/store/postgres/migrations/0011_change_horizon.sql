@@ -1,9 +1,10 @@
 -- The change feed's horizon (`list_run_changes`): the oldest transaction still running in this database,
 -- else the next transaction id to be given out. Every transaction below it has ended, so no row stamped
 -- below it can still commit. The snapshot's xmin (what 0004 used) counts the whole server's transactions:
--- one left open in another database held the feed back. The running ids seen on sessions of other
--- databases are left out; one whose session this role may not see (its `backend_xid` reads NULL) still
--- counts, which is safe. `backend_xid` is the 32-bit form of the 64-bit id, hence the modulo.
+-- one left open in another database held the feed back. So the ids running on sessions of other databases
+-- are left out (`pg_stat_activity.backend_xid` is shown to every role; an id no session shows, such as a
+-- prepared transaction's, still counts, which is safe). `backend_xid` is the 32-bit form of the 64-bit id,
+-- hence the modulo.
 CREATE VIEW change_feed_horizon AS
 WITH snapshot AS (SELECT pg_current_snapshot() AS s),
 elsewhere AS (
