@@ -1,7 +1,8 @@
 """The dashboard with apps written with the official SDKs (Python and TypeScript, the compatibility suite's
 apps), on SQLite and PostgreSQL: the app and its functions, Invoke, a step's output and input, Rerun from
-step (with a new input where the SDK sends one), a sleep's and a wait's deadline on the timeline, and a
-wait resolved by an event sent with the dashboard's form; each effect checked through the REST API.
+step (with a new input where the SDK sends one), a sleep's and a wait's deadline on the timeline, a wait
+resolved by an event sent with the dashboard's form, and a request the engine made for a step
+(`step.ai.infer`, `step.fetch`); each effect checked through the REST API.
 
 The engine is `stepstone dev` as a process, the app another process, as a user runs them.
 """
@@ -116,6 +117,17 @@ def test_an_official_sdk_app_through_the_dashboard(tab: Any, sdk_stack: Stack) -
     tab.get_by_label("Data (a JSON object)").fill('{"id": "w-1", "ok": true}')
     tab.get_by_role("button", name="Send event").click()
     assert finished(sdk_stack, waiting["run_id"])["output"] == {"id": "w-1", "ok": True}
+
+    # A request the engine made for the function (`step.ai.infer` in Python, `step.fetch` in TypeScript).
+    asked = sdk_stack.engine.first_run(sdk_stack.send("compat/gateway"))
+    assert finished(sdk_stack, asked["run_id"])["status"] == "Completed"
+    tab.goto(f"/runs/{asked['run_id']}")
+    bar = tab.locator(".bar.kind-request")
+    expect(bar).to_have_attribute("aria-label", _contains("Completed, request"))
+    bar.click()
+    op = "AIGateway" if sdk_stack.sdk == PYTHON else "Gateway"
+    expect(tab.locator("#step-panel")).to_contain_text(f"request ({op})")
+    expect(tab.locator("#step-panel")).to_contain_text("hello")
 
 
 def _contains(text: str) -> re.Pattern[str]:

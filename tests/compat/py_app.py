@@ -515,7 +515,10 @@ async def send(body: dict[str, Any]) -> Any:
 
 
 @app.post("/ai/chat/completions")
-async def fake_model(body: dict[str, Any]) -> dict[str, Any]:
+async def fake_model(body: dict[str, Any], request: fastapi.Request) -> Any:
+    """A model API: the engine makes this request (`step.ai.infer`), with the adapter's key and model."""
+    if request.headers.get("authorization") != "Bearer compat" or body.get("model") != "compat-model":
+        return fastapi.responses.JSONResponse({"error": "unauthorized or no model"}, status_code=401)
     return {"choices": [{"message": {"role": "assistant", "content": "hello"}}]}
 
 

@@ -382,9 +382,6 @@ def test_a_retried_send_keeps_its_ids(stack: Stack, token: str) -> None:
 
 
 @compat("Steps", "requests the engine makes for a step (`step.ai.infer`, `step.fetch`)")
-@pytest.mark.xfail(
-    strict=True, reason="not supported yet: the engine fails `AIGateway` and `Gateway` steps with UnsupportedStepError"
-)
 def test_requests_the_engine_makes(stack: Stack, token: str) -> None:
     run = stack.engine.wait_run(stack.send("compat/gateway", token=token))
     assert run["output"]["choices"][0]["message"]["content"] == "hello"

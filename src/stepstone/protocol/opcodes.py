@@ -36,6 +36,9 @@ class Opcode(enum.StrEnum):
 # Ops that are not steps of the run: they name no stored step and do not count towards the step limit.
 NOT_STEPS = frozenset({Opcode.NONE, Opcode.RUN_COMPLETE, Opcode.SYNC_RUN_COMPLETE, Opcode.DISCOVERY_REQUEST})
 
+# Steps whose HTTP request the engine makes for the app (`step.ai.infer`, `step.fetch`).
+ENGINE_REQUESTS = frozenset({Opcode.AI_GATEWAY, Opcode.GATEWAY})
+
 _BY_LOWER = {member.value.lower(): member for member in Opcode}
 
 

@@ -478,6 +478,11 @@ const server = http.createServer(async (req, res) => {
   if (req.url.startsWith("/api/inngest")) return handler(req, res);
   if (req.url === "/health") return answer(res, 200, { status: "ok" });
   if (req.url === "/ai/chat/completions") {
+    // The engine makes this request (`step.fetch`) with the function's method, headers and body.
+    const body = req.method === "POST" ? JSON.parse(await readBody(req)) : null;
+    if (req.headers["content-type"] !== "application/json" || body?.messages?.[0]?.content !== "hi") {
+      return answer(res, 400, { error: "not the request the function made" });
+    }
     return answer(res, 200, { choices: [{ message: { role: "assistant", content: "hello" } }] });
   }
   if (req.url === "/send" && req.method === "POST") {

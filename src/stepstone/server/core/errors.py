@@ -27,6 +27,8 @@ a schedule or a config still catches it::
     ├── RunGoneError [LookupError]           execution/reruns.py    the run to rerun, or its function, is gone
     ├── RerunError [ValueError]              execution/reruns.py    a rerun from a step that cannot be made
     ├── BulkTargetError [LookupError]        execution/bulk.py      a bulk job's app or function is unknown
+    ├── GatewayError                         execution/gateway.py   a request made for `step.ai.infer` or
+    │                                                               `step.fetch` failed (the step fails)
     ├── ReplayTwiceError [RuntimeError]      execution/bulk.py      a replay would start two runs from one
     └── SyncError [RuntimeError]             engine.py              an app did not sync, and why
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import logging
 import random
 import time
@@ -20,7 +21,7 @@ from stepstone.protocol import opcodes
 from stepstone.server.core import clock, observe
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.core.transport import Transport, TransportError
-from stepstone.server.execution import calls
+from stepstone.server.execution import calls, gateway
 from stepstone.server.functions.registry import Registry
 from stepstone.server.intake import batching, crons, debouncing, ingest
 from stepstone.server.queue import queueing
@@ -226,6 +227,14 @@ class Executor:
             mark = self.call_marks.pop(item.id)
             del self._call_contexts[item.id]
         self.observer.call_ended(call, time.perf_counter() - started, outcomes.outcome_name(outcome))
+        if isinstance(outcome, outcomes.Ops):  # `step.ai.infer`, `step.fetch`: the engine makes their requests
+            ops, carried_out = await gateway.carry_out_all(
+                self.transport,
+                outcome.ops,
+                timeout=self.settings.app_request_timeout.total_seconds(),
+                max_bytes=self.settings.limits.max_response_bytes,
+            )
+            outcome = dataclasses.replace(outcome, ops=ops, carried_out=carried_out)
         if isinstance(outcome, outcomes.Failed):
             # The run's log line (`step.retrying`, `run.failed`) follows once the outcome is stored.
             log.debug(

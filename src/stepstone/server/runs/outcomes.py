@@ -34,6 +34,9 @@ class Ops:
     retry_at: int | None = None
     request_version: int | None = None
     steps_used: str | None = None
+    # The ids of the ops of `opcodes.ENGINE_REQUESTS` the engine made the request of: their `data` is the answer
+    # (`execution.gateway`); such an op that is not here was not carried out.
+    carried_out: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -199,8 +199,8 @@ def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan
     if sum(op.op == opcodes.Opcode.STEP_PLANNED for op in ops) > 1 or (waiting and len(ops) > 1):
         run.force_plan = True
     for op in ops:
-        if op.op in (opcodes.Opcode.STEP_RUN, opcodes.Opcode.STEP):
-            memo = {"data": op.data} if op.op == opcodes.Opcode.STEP_RUN else op.data
+        if op.op in (opcodes.Opcode.STEP_RUN, opcodes.Opcode.STEP) or op.id in outcome.carried_out:
+            memo = op.data if op.op == opcodes.Opcode.STEP else {"data": op.data}
             discover = retry is None and not waiting and not ending
             _finish(work, run, op, memo, StepStatus.COMPLETED, discover=discover, attempt=_attempt(item, op))
         elif op.op in (opcodes.Opcode.STEP_FAILED, opcodes.Opcode.STEP_ERROR) and op is not retry:
@@ -216,7 +216,8 @@ def _apply_ops(work: Work, run: RunRecord, item: QueueItemRecord, plan: CallPlan
         if op.op == opcodes.Opcode.RUN_COMPLETE:
             lifecycle.finalize(work, run, RunStatus.COMPLETED, output_json=orjson.dumps(op.data).decode())
             return
-        _start_waiting_op(work, run, plan, op)
+        if op.id not in outcome.carried_out:
+            _start_waiting_op(work, run, plan, op)
     if all(op.op in (opcodes.Opcode.NONE, opcodes.Opcode.DISCOVERY_REQUEST) for op in ops):
         lifecycle.enqueue_call(work, run)
     work.runs.update_run(run)
@@ -318,7 +319,7 @@ def _start_waiting_op(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op
         _wait(work, run, plan, op, mode)
     elif op.op == opcodes.Opcode.INVOKE_FUNCTION:
         _invoke(work, run, plan, op, mode)
-    elif op.op in (opcodes.Opcode.AI_GATEWAY, opcodes.Opcode.GATEWAY, opcodes.Opcode.WAIT_FOR_SIGNAL):
+    elif op.op in (*opcodes.ENGINE_REQUESTS, opcodes.Opcode.WAIT_FOR_SIGNAL):  # (engine requests not carried out)
         error = {"name": "UnsupportedStepError", "message": f"Stepstone does not support {op.op} steps yet"}
         _finish(work, run, op, opcodes.memo_error(error), StepStatus.FAILED, discover=True)
 

@@ -11,6 +11,7 @@ import { status } from "../ui.js";
 const KINDS = {
   StepRun: "step", Step: "step", StepPlanned: "step", StepFailed: "step", StepError: "step",
   Sleep: "sleep", WaitForEvent: "wait", InvokeFunction: "invoke",
+  AIGateway: "request", Gateway: "request",  // step.ai.infer, step.fetch: the engine made the request
 };
 
 export function kind(step) {
