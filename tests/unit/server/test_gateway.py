@@ -52,7 +52,7 @@ async def test_fetch_sends_the_method_headers_and_body_and_stores_any_status() -
     [(method, url, body, headers)] = transport.sent
     assert (method, url, body) == ("PUT", "https://api.example.com/x?token=abc", b'{"a": 1}')
     assert headers == {"user-agent": "Stepstone", "X-Id": "7"}
-    assert done.op == opcodes.Opcode.GATEWAY and done.error is None
+    assert done.op == opcodes.Opcode.GATEWAY and done.error is None and done.opts is None
     assert done.data == {
         "url": "https://api.example.com/x",  # stored without the query
         "status_code": 404,

@@ -172,7 +172,7 @@ async def carry_out(transport: Transport, op: opcodes.Op, *, timeout: float, max
             name = "AIGatewayError" if op.op == opcodes.Opcode.AI_GATEWAY else "GatewayError"
             raise GatewayError(name, _transport_message(err, url)) from None
         data = ai_result(url, response) if op.op == opcodes.Opcode.AI_GATEWAY else fetch_result(url, response)
-        return op.model_copy(update={"data": data})
+        return op.model_copy(update={"data": data, "opts": None})  # the credentials go no further
     except GatewayError as err:
         failed = opcodes.Opcode.STEP_ERROR if err.retryable else opcodes.Opcode.STEP_FAILED
         error = opcodes.ErrorBody(name=err.name, message=str(err))
