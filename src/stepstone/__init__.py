@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         TriggerEvent,
     )
     from stepstone.sdk.replay import ParallelMode
-    from stepstone.sdk.step import Step, StepSync
+    from stepstone.sdk.step import Signal, Step, StepSync
 
 # Where each public name lives.
 _SOURCES = {
@@ -52,6 +52,7 @@ _SOURCES = {
     "Priority": "stepstone.sdk.options",
     "RateLimit": "stepstone.sdk.options",
     "RetryAfterError": "stepstone.sdk.errors",
+    "Signal": "stepstone.sdk.step",
     "Singleton": "stepstone.sdk.options",
     "Step": "stepstone.sdk.step",
     "StepError": "stepstone.sdk.errors",
@@ -80,6 +81,7 @@ __all__ = [
     "Priority",
     "RateLimit",
     "RetryAfterError",
+    "Signal",
     "Singleton",
     "Step",
     "StepError",

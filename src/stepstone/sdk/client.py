@@ -253,3 +253,19 @@ class Stepstone:
     def send_sync(self, events: wire_events.Event | list[wire_events.Event]) -> list[str]:
         """Send one event or a list of them, blocking; see `send`."""
         return transport.drive_sync(sending.send_flow(self.settings, events), self.http_sync())
+
+    async def send_signal(self, signal: str, data: object = None) -> str | None:
+        """Resume the run waiting for `signal` (`step.wait_for_signal`) with `data` (any JSON).
+
+        Returns:
+            The id of the run that received it, or None when no run waits for this signal (a signal
+            is not kept for a later wait: send an event when one should be).
+
+        Raises:
+            SendSignalError: the engine refused it (e.g. a wrong signing key) or could not be reached.
+        """
+        return await transport.drive(sending.signal_flow(self.settings, signal, data), self.http())
+
+    def send_signal_sync(self, signal: str, data: object = None) -> str | None:
+        """`send_signal`, blocking."""
+        return transport.drive_sync(sending.signal_flow(self.settings, signal, data), self.http_sync())

@@ -150,6 +150,12 @@ class SendEventsError(StepstoneError):
         self.ids = ids
 
 
+class SendSignalError(StepstoneError):
+    """The engine refused a signal, or could not be reached (a signal no run waits for is not an error)."""
+
+    code = "send_signal_failed"
+
+
 class EventKeyUnspecifiedError(StepstoneError):
     """Sending events in production mode needs an event key."""
 

@@ -1,4 +1,5 @@
-"""Sending events to `{event_api}/e/{event_key}`: one flow for `send` and `send_sync`."""
+"""Sending events to `{event_api}/e/{event_key}` and signals to `{api}/v1/signals`: one flow each for
+the async and the blocking method."""
 
 from __future__ import annotations
 
@@ -39,6 +40,42 @@ def send_flow(settings: Settings, events: wire_events.Event | list[wire_events.E
         if isinstance(reply, transport.HttpReply) and reply.status_code < 500:
             break
     return _ids(reply)
+
+
+def signal_flow(settings: Settings, signal: str, data: object) -> transport.Flow[str | None]:
+    """The call of one `send_signal`, signed with the signing key: the id of the run the signal resumed,
+    or None when no run waits for it. Retried on network errors and 5xx only (a retry after a lost
+    answer finds the signal taken, and answers None)."""
+    call = transport.HttpCall(
+        "POST",
+        f"{settings.api_origin}/v1/signals",
+        headers={**transport.sdk_headers(env=settings.env), headers.CONTENT_TYPE: "application/json"},
+        body=json.dumps({"signal": signal, "data": data}).encode(),
+    )
+    keys = [settings.signing_key, settings.signing_key_fallback]
+    reply: transport.Reply = None
+    for attempt in range(MAX_SEND_ATTEMPTS):
+        if attempt:
+            yield transport.Pause(transport.backoff(attempt - 1))
+        reply = yield from transport.authed(call, keys)
+        if isinstance(reply, transport.HttpReply) and reply.status_code < 500:
+            break
+    return _signalled_run(reply)
+
+
+def _signalled_run(reply: transport.Reply) -> str | None:
+    if not isinstance(reply, transport.HttpReply):
+        raise errors.SendSignalError(f"could not reach the engine: {reply}")
+    if reply.status_code == 404:
+        return None
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if reply.status_code >= 400 or not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        detail = body.get("error") if isinstance(body, dict) and body.get("error") else reply.text[:200]
+        raise errors.SendSignalError(f"the engine answered {reply.status_code}: {detail}")
+    return str(body["data"].get("run_id")) or None
 
 
 def _missing_event_key(settings: Settings) -> str:

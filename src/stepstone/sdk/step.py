@@ -8,8 +8,9 @@ happens (`replay.Replay.decide`); they differ only in awaiting. The executions (
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar, TypeVarTuple, overload
+from typing import Any, Literal, Protocol, TypeVar, TypeVarTuple, overload
 
 from stepstone.protocol import durations, opcodes
 from stepstone.protocol.events import Event
@@ -20,6 +21,15 @@ from stepstone.sdk.replay import Memo, Replay, StepCall
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 Duration = int | timedelta | str
+OnConflict = Literal["fail", "replace"]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What `wait_for_signal` returns: the signal's name and the data it was sent with (any JSON)."""
+
+    signal: str
+    data: Any
 
 
 class Runner(Protocol):
@@ -87,6 +97,13 @@ class StepBase:
         call.opts = {"event": event, "if": if_exp, "timeout": _wire_duration(timeout)}
         return call
 
+    def _signal_call(self, step_id: str, signal: str, timeout: Duration, on_conflict: OnConflict) -> StepCall:
+        if on_conflict not in ("fail", "replace"):
+            raise ValueError(f"on_conflict must be 'fail' or 'replace', not {on_conflict!r}")
+        call = self._new(step_id, opcodes.Opcode.WAIT_FOR_SIGNAL, signal, _read_signal)
+        call.opts = {"signal": signal, "timeout": _wire_duration(timeout), "conflict": on_conflict}
+        return call
+
     def _invoke_call(
         self,
         step_id: str,
@@ -122,6 +139,14 @@ def _read_event(memo: Memo) -> Event | None:
     if memo.error is not None:
         raise replay.read_error(memo)
     return None if memo.data is None else Event.model_validate(memo.data)
+
+
+def _read_signal(memo: Memo) -> Signal | None:
+    if memo.error is not None:
+        raise replay.read_error(memo)
+    if not isinstance(memo.data, dict):
+        return None  # timed out
+    return Signal(signal=str(memo.data.get("signal", "")), data=memo.data.get("data"))
 
 
 def _wire_duration(value: Duration) -> str:
@@ -194,6 +219,18 @@ class Step(StepBase):
         result: Event | None = await self._runner.step(self._wait_call(step_id, event, timeout, if_exp))
         return result
 
+    async def wait_for_signal(
+        self, step_id: str, *, signal: str, timeout: Duration, on_conflict: OnConflict = "fail"
+    ) -> Signal | None:
+        """Wait until `client.send_signal(signal, data)` (or `POST /v1/signals`) names this signal; None when
+        `timeout` passes first.
+
+        One run at a time waits for a signal: if another run already waits for it, `on_conflict="fail"`
+        fails this run, and `"replace"` takes the signal over (the other wait then ends at its timeout).
+        """
+        result: Signal | None = await self._runner.step(self._signal_call(step_id, signal, timeout, on_conflict))
+        return result
+
     async def invoke(
         self,
         step_id: str,
@@ -255,6 +292,13 @@ class StepSync(StepBase):
     def wait_for_event(self, step_id: str, *, event: str, timeout: Duration, if_exp: str | None = None) -> Event | None:
         """Wait for a matching event; None when `timeout` passes first."""
         result: Event | None = self._runner.step(self._wait_call(step_id, event, timeout, if_exp))
+        return result
+
+    def wait_for_signal(
+        self, step_id: str, *, signal: str, timeout: Duration, on_conflict: OnConflict = "fail"
+    ) -> Signal | None:
+        """Wait until the signal is sent; None when `timeout` passes first (see `Step.wait_for_signal`)."""
+        result: Signal | None = self._runner.step(self._signal_call(step_id, signal, timeout, on_conflict))
         return result
 
     def invoke(

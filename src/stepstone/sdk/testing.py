@@ -2,9 +2,10 @@
 
 The real execution code runs call after call, the way the engine would drive it: `step.run` outputs
 and sleeps are memoized automatically, planned steps are called one by one, and failed steps and
-function errors are retried up to the function's retries. `wait_for_event` and `invoke` need a stub
-(`step_stubs={"step-id": value}`; `testing.TIMEOUT` makes a wait time out), or `UnstubbedStepError`
-is raised. A stubbed `step.run` returns its stub without running.
+function errors are retried up to the function's retries. `wait_for_event`, `wait_for_signal` and
+`invoke` need a stub (`step_stubs={"step-id": value}`, a signal's stub being its data;
+`testing.TIMEOUT` makes a wait time out), or `UnstubbedStepError` is raised. A stubbed `step.run`
+returns its stub without running.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from stepstone.sdk.function import Function
 
 DEFAULT_RETRIES = 4
 MAX_CALLS = 1000
-TIMEOUT = object()  # a stub for wait_for_event: the wait timed out
+TIMEOUT = object()  # a stub for wait_for_event or wait_for_signal: the wait timed out
 
 
 class Status(enum.StrEnum):
@@ -107,7 +108,7 @@ class Simulation:
         if self.planned and self.planned[0] == hashed and kind is not opcodes.Opcode.STEP_ERROR:
             self.planned.popleft()
         if user_id in self.stubs and kind is not opcodes.Opcode.STEP_ERROR:
-            self._save(hashed, _stub_memo(kind, self.stubs[user_id]))
+            self._save(hashed, _stub_memo(kind, self.stubs[user_id], op))
         elif kind is opcodes.Opcode.STEP_PLANNED:
             self.planned.append(hashed)
         elif kind is opcodes.Opcode.STEP_RUN:
@@ -134,7 +135,9 @@ class Simulation:
         return Result(Status.FAILED, error=error)
 
 
-def _stub_memo(kind: opcodes.Opcode, stub: object) -> object:
+def _stub_memo(kind: opcodes.Opcode, stub: object, op: dict[str, Any]) -> object:
+    if kind is opcodes.Opcode.WAIT_FOR_SIGNAL:
+        return None if stub is TIMEOUT else {"data": {"signal": (op.get("opts") or {}).get("signal"), "data": stub}}
     if kind is opcodes.Opcode.WAIT_FOR_EVENT:
         if stub is TIMEOUT or stub is None:
             return None

@@ -31,7 +31,7 @@ from stepstone.server.functions import control
 from stepstone.server.functions.registry import Registry
 from stepstone.server.intake import ingest
 from stepstone.server.queue.work import Work
-from stepstone.server.runs import lifecycle
+from stepstone.server.runs import lifecycle, pauses
 from stepstone.server.runs.transitions import CallPlan
 from stepstone.server.store import migrations
 from stepstone.server.store.base import Store, StoreError, Tx
@@ -327,6 +327,14 @@ class Engine:
         )
 
         return found, self._dispatcher(handed)
+
+    async def send_signal(self, name: str, data: Any) -> str | None:
+        """Resume the run waiting for the signal `name` with `data` (`runs.pauses.deliver_signal`): its id,
+        or None when no run waits for it."""
+        run_id, _ = await self.executor.transact(lambda work: pauses.deliver_signal(work, name, data))
+        if run_id is not None:
+            self.wake()
+        return run_id
 
     async def pause_function(self, function_id: str, *, paused: bool) -> FunctionRecord:
         """Pause (or resume) a function by slug or id (`functions.control`); raises `FunctionNotFoundError`."""

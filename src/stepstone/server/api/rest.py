@@ -541,3 +541,34 @@ def invocation_answer(invocation: Invocation) -> JSONAnswer:
     waiting = [views.hold(*hold) for hold in invocation.holds]
     body = {"data": None, "event_id": invocation.event_id, "skipped": skipped, "waiting": waiting}
     return JSONAnswer(body, status_code=202)
+
+
+class SignalRequest(BaseModel):
+    """A signal for the run that waits for it (`step.waitForSignal`)."""
+
+    signal: str = Field(min_length=1, max_length=1024, description="the signal's name, as the run waits for it")
+    data: Any = Field(default=None, description="any JSON: the run receives `{signal, data}`")
+
+
+@router.post(
+    "/signals",
+    summary="Send a signal to the run that waits for it",
+    description='200 `{"data": {"run_id"}}`: the run waiting for this signal resumes with `{"signal", "data"}` as '
+    "the wait's result; 404 when no run waits for it (nothing is kept for a later wait). One run at most "
+    'waits for a signal: a later wait fails its run, or takes the signal over with `onConflict: "replace"`.',
+    responses={200: {"description": '{"data": {"run_id": ...}}'}, 400: {}, 401: {}, 404: {}, 413: {}},
+)
+async def send_signal(body: SignalRequest, request: Request) -> Response:
+    engine = engine_of(request)
+    if "\x00" in body.signal:
+        return error(400, "invalid request: signal: contains a NUL character")
+    try:
+        size = len(orjson.dumps(body.data))
+    except TypeError as err:  # a string with lone surrogates: JSON that is not UTF-8
+        return error(400, f"invalid request: data: {err}")
+    if size > engine.settings.limits.max_event_bytes:
+        return error(413, f"the signal's data is over the size limit of {engine.settings.limits.max_event_bytes} bytes")
+    run_id = await engine.send_signal(body.signal, body.data)
+    if run_id is None:
+        return error(404, f"No signal found: no run waits for signal {body.signal!r}")
+    return JSONAnswer({"data": {"run_id": run_id}})

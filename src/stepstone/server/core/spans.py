@@ -14,7 +14,7 @@ from stepstone.server.core import observe
 
 FAILED = observe.FactKind.ATTEMPT_FAILED
 MS = 1_000_000  # nanoseconds
-_SPAN_NAMES = {"Sleep": "sleep", "WaitForEvent": "wait", "InvokeFunction": "invoke"}
+_SPAN_NAMES = {"Sleep": "sleep", "WaitForEvent": "wait", "WaitForSignal": "signal", "InvokeFunction": "invoke"}
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,14 @@
-"""Pauses: runs waiting for an event (wait_for_event), for a child run (invoke), or to be cancelled.
+"""Pauses: runs waiting for an event (wait_for_event), for a child run (invoke), for a signal
+(wait_for_signal), or to be cancelled.
 
 A wait matches events stored after the call that reported it was dispatched (a store sequence
 number, not a clock), so an event that arrives while the pause is being saved is found by the
 look-back below; the earliest matching event wins, and a pause resumes exactly once because only
 the caller that deletes it resumes it.
+
+A signal reaches at most one run: the one whose pause holds `signal:<name>` as its correlation id.
+A later wait for the same signal fails its run, or (`conflict: "replace"`) takes the signal over,
+and the earlier wait stays until its timeout, out of every signal's reach (as Inngest does).
 """
 
 from __future__ import annotations
@@ -60,6 +65,52 @@ def create(work: Work, run: RunRecord, pause: PauseRecord) -> None:
     )
 
 
+def signal_key(name: str) -> str:
+    """The correlation id of the pause that a signal named `name` reaches."""
+    return f"signal:{name}"
+
+
+def create_signal_wait(work: Work, run: RunRecord, pause: PauseRecord, *, replace: bool) -> PauseRecord | None:
+    """Save a wait for the signal `pause.correlation_id`; None when it is saved, else the pause of the
+    other run that waits for it already (and nothing is saved): with `replace`, that pause stays until
+    its timeout but no signal reaches it any more, and the new one is saved."""
+    key = str(pause.correlation_id)
+    work.locks.lock_name(key, exclusive=True)  # after the run's lock, as in `deliver_signal`
+    existing = work.pauses.get_pause_by_correlation(key)
+    if existing is not None:
+        if (existing.run_id, existing.step_id) == (pause.run_id, pause.step_id):
+            return None  # this very wait, reported again
+        if not replace and existing.expires_at > work.now:
+            return existing
+        work.pauses.delete_pause(existing.id)  # re-saved under the same id: its timeout still finds it
+        existing.correlation_id = None
+        work.pauses.insert_pause(existing)
+    create(work, run, pause)
+    return None
+
+
+def deliver_signal(work: Work, name: str, data: Any) -> str | None:
+    """Resume the run waiting for the signal `name` with `{"signal", "data"}`; its id, or None when no run waits."""
+    key = signal_key(name)
+    for _ in range(3):  # the run's lock before the signal's (the order a new wait takes them in)
+        found = work.pauses.get_pause_by_correlation(key)
+        if found is None or found.expires_at <= work.now:
+            return None  # (an expired wait resumes with null through its timeout)
+        run = work.runs.lock_run(found.run_id)
+        work.locks.lock_name(key, exclusive=True)
+        pause = work.pauses.get_pause_by_correlation(key)
+        if pause is None or pause.id != found.id:
+            continue  # replaced or resumed meanwhile: look again
+        if not work.pauses.delete_pause(pause.id):
+            return None
+        work.queue.delete_queue_item_by_key(timeout_key(pause.id))
+        if run is None or run.status.ended:
+            return None
+        _resume(work, run, pause, opcodes.memo_data({"signal": name, "data": data}), failed=False)
+        return run.id
+    return None
+
+
 def _matches(pause: PauseRecord, event: EventRecord) -> bool:
     if not pause.expression:
         return True
@@ -80,6 +131,10 @@ def resolve(work: Work, pause: PauseRecord, event: EventRecord | None, *, run: R
             )
         return
     memo, failed = _memo(pause, event)
+    _resume(work, run, pause, memo, failed=failed)
+
+
+def _resume(work: Work, run: RunRecord, pause: PauseRecord, memo: Any, *, failed: bool) -> None:
     step = work.runs.get_step(run.id, pause.step_id)
     if step is None:
         return
@@ -90,6 +145,8 @@ def resolve(work: Work, pause: PauseRecord, event: EventRecord | None, *, run: R
 
 
 def _memo(pause: PauseRecord, event: EventRecord | None) -> tuple[Any, bool]:
+    if pause.kind == PauseKind.SIGNAL:
+        return None, False  # timed out (a signal resumes through `deliver_signal`)
     if pause.kind == PauseKind.WAIT:
         return (event.payload if event is not None else None), False
     if event is None:

@@ -319,7 +319,9 @@ def _start_waiting_op(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op
         _wait(work, run, plan, op, mode)
     elif op.op == opcodes.Opcode.INVOKE_FUNCTION:
         _invoke(work, run, plan, op, mode)
-    elif op.op in (*opcodes.ENGINE_REQUESTS, opcodes.Opcode.WAIT_FOR_SIGNAL):  # (engine requests not carried out)
+    elif op.op == opcodes.Opcode.WAIT_FOR_SIGNAL:
+        _wait_for_signal(work, run, plan, op, mode)
+    elif op.op in opcodes.ENGINE_REQUESTS:  # (engine requests not carried out)
         error = {"name": "UnsupportedStepError", "message": f"Stepstone does not support {op.op} steps yet"}
         _finish(work, run, op, opcodes.memo_error(error), StepStatus.FAILED, discover=True)
 
@@ -392,6 +394,43 @@ def _wait(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str)
         expression=str(condition) if condition else None,
     )
     pauses.create(work, run, pause)
+
+
+def _wait_for_signal(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str) -> None:
+    """`step.waitForSignal`: opts `signal`, `timeout` (none: as long as a sleep may last), `conflict`."""
+    opts = op.opts or {}
+    name = str(opts.get("signal") or op.name or "")
+    what = f"wait_for_signal {op.user_id!r}"
+    if not name:
+        fail_run(work, run, "InvalidStepError", f"{what}: no signal name")
+        return
+    longest = int(work.settings.limits.max_sleep.total_seconds() * 1000)
+    expires = _deadline(work, run, str(opts.get("timeout") or ""), default_ms=longest, what=what)
+    if expires is None:
+        return
+    pause = PauseRecord(
+        id=work.new_id(),
+        run_id=run.id,
+        kind=PauseKind.SIGNAL,
+        event_name="",  # no event has an empty name: events never match it
+        trigger_event_json=plan.events_json[0],
+        min_seq=plan.dispatch_seq,
+        expires_at=expires,
+        created_at=work.now,
+        step_id=op.id,
+        correlation_id=pauses.signal_key(name),
+    )
+    other = pauses.create_signal_wait(work, run, pause, replace=opts.get("conflict") == "replace")
+    if other is not None:
+        message = (
+            f"{what}: run {other.run_id} already waits for signal {name!r}; a wait with "
+            '`onConflict: "replace"` takes the signal over (the earlier wait then ends at its timeout)'
+        )
+        fail_run(work, run, "SignalConflictError", message)
+        return
+    work.runs.save_step(_step(run, op, StepStatus.WAITING, work.now, deadline=expires))
+    _observe_waiting(work, run, op, expires)
+    lifecycle.add_pending(run, op.id, mode)
 
 
 def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str) -> None:

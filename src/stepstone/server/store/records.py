@@ -42,7 +42,7 @@ class ItemKind(enum.StrEnum):
 
     CALL = "call"  # call the app: discovery (target "") or one planned step (target = hashed id)
     WAKE = "wake"  # a sleep ends
-    PAUSE_TIMEOUT = "pause-timeout"  # a wait_for_event or invoke times out
+    PAUSE_TIMEOUT = "pause-timeout"  # a wait_for_event, wait_for_signal or invoke times out
     START_TIMEOUT = "start-timeout"  # timeouts.start
     FINISH_TIMEOUT = "finish-timeout"  # timeouts.finish
     CRON = "cron"  # a cron tick
@@ -54,6 +54,7 @@ class PauseKind(enum.StrEnum):
     WAIT = "wait"
     INVOKE = "invoke"
     CANCEL = "cancel"
+    SIGNAL = "signal"  # wait_for_signal: `correlation_id` is `signal:<name>` while a signal can reach it
 
 
 def loads(text: str | None) -> Any:

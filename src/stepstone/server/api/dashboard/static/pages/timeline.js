@@ -10,7 +10,7 @@ import { status } from "../ui.js";
 
 const KINDS = {
   StepRun: "step", Step: "step", StepPlanned: "step", StepFailed: "step", StepError: "step",
-  Sleep: "sleep", WaitForEvent: "wait", InvokeFunction: "invoke",
+  Sleep: "sleep", WaitForEvent: "wait", WaitForSignal: "wait", InvokeFunction: "invoke",
   AIGateway: "request", Gateway: "request",  // step.ai.infer, step.fetch: the engine made the request
 };
 
