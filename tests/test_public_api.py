@@ -25,6 +25,7 @@ def test_public_api() -> None:
         "Priority",
         "RateLimit",
         "RetryAfterError",
+        "Signal",
         "Singleton",
         "Step",
         "StepError",

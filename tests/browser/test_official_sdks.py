@@ -55,7 +55,7 @@ def test_an_official_sdk_app_through_the_dashboard(tab: Any, sdk_stack: Stack) -
     row = tab.locator(f'tr[data-app="{app_id}"]')
     expect(row).to_contain_text("Synced")
     expect(row.locator("td").nth(1)).to_contain_text("py" if sdk_stack.sdk == PYTHON else "js")
-    expect(row.locator("td").nth(2)).to_have_text(str(stack.FUNCTION_COUNT))
+    expect(row.locator("td").nth(2)).to_have_text(str(stack.FUNCTION_COUNTS[sdk_stack.sdk]))
 
     # Invoke a function whose step takes an argument; its page shows the step's output (and input, where the
     # SDK sends one: the TypeScript SDK's `step.run(id, fn, ...args)`).

@@ -387,6 +387,22 @@ def test_requests_the_engine_makes(stack: Stack, token: str) -> None:
     assert run["output"]["choices"][0]["message"]["content"] == "hello"
 
 
+@compat("Steps", "`step.waitForSignal` resumed by `step.sendSignal` (`POST /v1/signals`); a second signal finds no run")
+def test_signals(stack: Stack, token: str) -> None:
+    if stack.sdk == PYTHON:
+        pytest.skip("the Python SDK has no waitForSignal")
+    waiter = stack.send("compat/signalled", token=token)
+    run = stack.engine.first_run(waiter)
+    stack.engine.wait_step(run["run_id"], "approval", "Waiting")
+    sender = stack.engine.wait_run(stack.send("compat/signaller", token=token))
+    assert sender["output"] == {"runId": run["run_id"]}
+    done = stack.engine.wait_run(waiter)
+    assert done["output"] == {"signal": f"approve-{token}", "data": {"by": "ts"}}
+    assert stack.app.notes_of(token) == ["after"]
+    # The wait is gone: the same signal again reaches no run (the SDK reads the 404 as `runId: undefined`).
+    assert stack.engine.wait_run(stack.send("compat/signaller", token=token))["output"] == {"runId": None}
+
+
 @compat("Flow", "`timeouts.finish` cancels a run that runs too long")
 def test_timeouts_finish(stack: Stack, token: str) -> None:
     event_id = stack.send("compat/bounded", token=token)

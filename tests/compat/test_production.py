@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.compat.stack import FUNCTION_COUNT, PYTHON, TYPESCRIPT, TYPESCRIPT_CLASSIC, App, Engine, Stack, wait_until
+from tests.compat.stack import FUNCTION_COUNTS, PYTHON, TYPESCRIPT, TYPESCRIPT_CLASSIC, App, Engine, Stack, wait_until
 
 pytestmark = pytest.mark.slow
 compat = pytest.mark.compat
@@ -43,7 +43,7 @@ def production(
         engine.start(app.url, impostor.url)
         app.start()
         impostor.start()
-        engine.wait_synced(app.app_id, FUNCTION_COUNT)
+        engine.wait_synced(app.app_id, FUNCTION_COUNTS[sdk])
         yield Stack(engine, app), impostor
     finally:
         engine.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.compat.stack import FUNCTION_COUNT, PYTHON, TYPESCRIPT, App, Engine, wait_until
+from tests.compat.stack import FUNCTION_COUNTS, PYTHON, TYPESCRIPT, App, Engine, wait_until
 
 pytestmark = pytest.mark.slow
 compat = pytest.mark.compat
@@ -69,12 +69,12 @@ def test_concurrent_syncs_do_not_clobber(fleet: Fleet) -> None:
         statuses = list(pool.map(put, [app.url for app in fleet.apps] * 6))
     assert statuses == [200] * 12
     for app in fleet.apps:
-        synced = fleet.engine.wait_synced(app.app_id, FUNCTION_COUNT)
+        synced = fleet.engine.wait_synced(app.app_id, FUNCTION_COUNTS[fleet.sdk])
         assert synced["url"] == app.url
     functions = fleet.engine.functions()
     for app in fleet.apps:
         mine = [fn for fn in functions.values() if fn["app"] == app.app_id]
-        assert len(mine) == FUNCTION_COUNT
+        assert len(mine) == FUNCTION_COUNTS[fleet.sdk]
         assert all(fn["config"]["steps"]["step"]["runtime"]["url"].startswith(app.url) for fn in mine)
     event_id = fleet.apps[0].send({"name": "compat/child", "data": {"n": 5}})[0]
     runs = wait_until(
@@ -89,7 +89,7 @@ def test_concurrent_syncs_do_not_clobber(fleet: Fleet) -> None:
 
 @compat("Syncs", "a re-sync without a function archives it: it stops triggering")
 def test_a_resync_drops_removed_functions(fleet: Fleet) -> None:
-    fleet.engine.wait_synced("fleet-1", FUNCTION_COUNT)
+    fleet.engine.wait_synced("fleet-1", FUNCTION_COUNTS[fleet.sdk])
     app = fleet.restart(0, COMPAT_FUNCTIONS="multi-step,fanned")
     fleet.engine.wait_synced("fleet-1", 2)  # `-u` re-syncs the app once it is back
     archived = fleet.engine.get("/v1/functions", include_archived="true")["data"]

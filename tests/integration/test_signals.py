@@ -6,6 +6,7 @@ at its timeout, on the engine's clock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -93,9 +94,11 @@ async def test_the_blocking_api_and_a_plain_def_function(setup: Setup) -> None:
     harness = setup.harness
     event_id = await harness.send("doc/review-sync", {"doc": "s1"})
     run = await waiting(harness, event_id)
-    answer = await harness.http.post("/v1/signals", json={"signal": "sync-s1", "data": [1, 2]})
-    assert answer.json() == {"data": {"run_id": run["run_id"]}}
+    # (in a thread: the engine serves on this test's event loop)
+    assert await asyncio.to_thread(setup.client.send_signal_sync, "sync-s1", [1, 2]) == run["run_id"]
     assert (await harness.wait_run(event_id))["output"] == [1, 2]
+    answer = await harness.http.post("/v1/signals", json={"signal": "sync-s1", "data": [1, 2]})
+    assert answer.status_code == 404
 
 
 async def test_an_unanswered_wait_ends_with_none_at_its_timeout(setup: Setup) -> None:

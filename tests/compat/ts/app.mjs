@@ -369,6 +369,23 @@ const gateway = inngest.createFunction(
   },
 );
 
+const signalled = inngest.createFunction(
+  { id: "signalled", triggers: [{ event: "compat/signalled" }] },
+  async ({ event, step }) => {
+    const token = event.data.token;
+    const got = await step.waitForSignal("approval", { signal: `approve-${token}`, timeout: "1h", onConflict: "fail" });
+    return await step.run("after", () => (note(token, "after"), got));
+  },
+);
+
+const signaller = inngest.createFunction(
+  { id: "signaller", triggers: [{ event: "compat/signaller" }] },
+  async ({ event, step }) => {
+    const sent = await step.sendSignal("send", { signal: `approve-${event.data.token}`, data: { by: "ts" } });
+    return { runId: sent.runId ?? null };
+  },
+);
+
 const batched = inngest.createFunction(
   { id: "batched", triggers: [{ event: "compat/batched" }], batchEvents: { maxSize: 5, timeout: "5s" } },
   async ({ events }) => ({ events: events.length }),
@@ -447,6 +464,8 @@ const functions = [
   bigEvent,
   lossy,
   gateway,
+  signalled,
+  signaller,
   batched,
   limited,
   rateLimited,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 import stepstone
-from stepstone.protocol import events, headers
+from stepstone.protocol import events, headers, signing
 from stepstone.sdk import errors, sending
 
 
@@ -92,3 +92,23 @@ async def test_send_event_is_a_step_that_sends() -> None:
     [op] = ops(await call(handler(client, [fn]), fn))
     assert (op["op"], op["opts"], op["data"]) == ("StepRun", {"type": "step.sendEvent"}, ["id1", "id2"])
     assert json.loads(api.requests[0].content)[0]["name"] == "next"
+
+
+async def test_send_signal_posts_name_and_data_signed_and_returns_the_run() -> None:
+    api = EventAPI((200, {"data": {"run_id": "01RUN"}}))
+    client = make_client(api, is_dev=False, signing_key="signkey-prod-abc123", event_key="ek")
+    assert await client.send_signal("approve-A-1", {"by": "ana"}) == "01RUN"
+    [sent] = api.requests
+    assert (sent.method, str(sent.url)) == ("POST", "http://127.0.0.1:8288/v1/signals")
+    assert json.loads(sent.content) == {"signal": "approve-A-1", "data": {"by": "ana"}}
+    assert sent.headers[headers.AUTHORIZATION] == f"Bearer {signing.bearer_token('signkey-prod-abc123')}"
+
+
+def test_a_signal_no_run_waits_for_is_none_and_a_refusal_an_error() -> None:
+    client = make_client(EventAPI((404, {"error": "No signal found", "status": 404})), is_dev=True)
+    assert client.send_signal_sync("nobody") is None
+    refused = EventAPI((401, {"error": "wrong key", "status": 401}), (401, {"error": "wrong key", "status": 401}))
+    client = make_client(refused, is_dev=False, signing_key="signkey-prod-aa11", signing_key_fallback="signkey-prod-bb22")
+    with pytest.raises(errors.SendSignalError, match="the engine answered 401: wrong key"):
+        client.send_signal_sync("s")
+    assert len(refused.requests) == 2  # the fallback key was tried too

@@ -60,3 +60,27 @@ def test_retries_then_failure_for_plain_functions(client: stepstone.Stepstone) -
     assert attempts == [0, 1, 2]
     assert result.status is stepstone.testing.Status.FAILED
     assert isinstance(result.error, stepstone.NonRetriableError)
+
+
+def test_signal_waits_take_their_data_or_timeout_as_stubs(client: stepstone.Stepstone) -> None:
+    @client.create_function(fn_id="f", trigger=EVENT)
+    def fn(ctx: stepstone.ContextSync) -> list[object]:
+        got = ctx.step.wait_for_signal("approved", signal="approve-1", timeout="1d")
+        late = ctx.step.wait_for_signal("late", signal="approve-2", timeout="1d", on_conflict="replace")
+        return [got.signal if got else None, got.data if got else None, late]
+
+    stubs = {"approved": {"by": "ana"}, "late": stepstone.testing.TIMEOUT}
+    result = stepstone.testing.run_sync(fn, stepstone.Event(name="app/go"), step_stubs=stubs)
+    assert result.output == ["approve-1", {"by": "ana"}, None]
+    with pytest.raises(errors.UnstubbedStepError, match="'approved'"):
+        stepstone.testing.run_sync(fn, stepstone.Event(name="app/go"))
+
+
+async def test_an_unknown_on_conflict_is_refused(client: stepstone.Stepstone) -> None:
+    @client.create_function(fn_id="f", trigger=EVENT)
+    async def fn(ctx: stepstone.Context) -> object:
+        return await ctx.step.wait_for_signal("s", signal="x", timeout="1h", on_conflict="queue")  # type: ignore[arg-type]
+
+    result = await stepstone.testing.run(fn, stepstone.Event(name="app/go"), step_stubs={"s": 1})
+    assert result.status is stepstone.testing.Status.FAILED
+    assert "on_conflict must be 'fail' or 'replace', not 'queue'" in str(result.error)
