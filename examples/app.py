@@ -89,8 +89,9 @@ def _record(run_id: str, step: str) -> None:
 async def steps(ctx: stepstone.Context) -> int:
     """A run of `data.count` steps, each a little slow: the durability tests' workload.
 
-    With `data.nap`, it also sleeps that long after the first step, and with `data.batch` it waits
-    (up to an hour) for an `example/go` event of the same batch after the second.
+    With `data.nap`, it also sleeps that long after the first step, with `data.batch` it waits
+    (up to an hour) for an `example/go` event of the same batch after the second, and with
+    `data.signal` for that signal (up to an hour; `stepstone signal NAME` sends it).
     """
     data = ctx.event.data
     total = 0
@@ -108,6 +109,8 @@ async def steps(ctx: stepstone.Context) -> int:
             await ctx.step.wait_for_event(
                 "go", event="example/go", if_exp="async.data.batch == event.data.batch", timeout="1h"
             )
+        if index == 1 and data.get("signal"):
+            await ctx.step.wait_for_signal("signal", signal=str(data["signal"]), timeout="1h")
     return total
 
 

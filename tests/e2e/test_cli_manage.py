@@ -1,4 +1,4 @@
-"""The management commands (`send`, `invoke`, `runs`, `events`, `functions`, `apps`) as users run them:
+"""The management commands (`send`, `invoke`, `signal`, `runs`, `events`, `functions`, `apps`) as users run them:
 subprocesses against a live `stepstone dev --app examples.app:app`, one engine for the module."""
 
 from __future__ import annotations
@@ -205,6 +205,24 @@ def test_invoke(engine: Engine) -> None:
     text = readable(engine.cli("invoke", "example-steps"))
     assert text.startswith("started run ") and "of example-steps" in text
     assert "not found" in one_error_line(engine.cli("invoke", "example-nope"))
+
+
+def test_signal(engine: Engine) -> None:
+    assert "no run waits for signal 'cli-s-1'" in one_error_line(engine.cli("signal", "cli-s-1"))
+    [event_id] = engine.json("send", "example/steps", "--data", '{"count": 3, "signal": "cli-s-1"}')["ids"]
+    run_id = engine.http.get(f"/v1/events/{event_id}/runs").json()["data"][0]["run_id"]
+    wait_until(lambda: any(s["id"] == "signal" for s in engine.run(run_id)["steps"]), what="the run waiting")
+    text = readable(engine.cli("signal", "cli-s-1", "--data", '{"approved": true}'))
+    assert text.strip() == f"signal cli-s-1 resumed run {run_id}"
+    wait_until(lambda: engine.run(run_id)["status"] == "Completed", what="the signalled run")
+    [step] = [s for s in engine.run(run_id)["steps"] if s["id"] == "signal"]
+    assert step["output"] == {"signal": "cli-s-1", "data": {"approved": True}}
+    # --wait keeps trying while no run waits, then says how long it tried; --data must be JSON.
+    assert "no run waits for signal 'cli-s-1' (tried for 0.3 s)" in one_error_line(
+        engine.cli("signal", "cli-s-1", "--wait", "0.3")
+    )
+    bad = engine.cli("signal", "x", "--data", "{nope")
+    assert bad.returncode == 2 and "not valid JSON" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_runs_tail_follows_changes_until_ctrl_c(engine: Engine) -> None:

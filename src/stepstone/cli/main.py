@@ -365,6 +365,7 @@ def upgrade(db: Path, postgres_uri: str | None, postgres_pool_size: int, sqlite_
 
 main.add_command(manage.send)
 main.add_command(manage.invoke)
+main.add_command(manage.signal)
 main.add_command(manage.runs)
 main.add_command(manage.events)
 main.add_command(manage.functions)

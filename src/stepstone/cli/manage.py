@@ -124,6 +124,15 @@ def connected(func: F) -> F:
     return command  # type: ignore[return-value]
 
 
+def _json_value(_: click.Context, __: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError as err:
+        raise click.BadParameter(f"not valid JSON: {err}") from None
+
+
 _DATA = click.option(
     "--data", "-d", default=None, callback=_json_object, help="The event's data, a JSON object (default {})."
 )
@@ -160,6 +169,35 @@ def send(
         for key in ("skipped", "waiting"):
             for entry in started.get(key, []):
                 out.console.print(Text(f"  {key}: {entry['function_id']}: {entry['reason']}", style="dim"))
+
+
+@click.command()
+@click.argument("name")
+@click.option("--data", "-d", default=None, callback=_json_value, help="The signal's data, any JSON (default null).")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="While no run waits for the signal, try again for up to this many seconds (a script racing the run).",
+)
+@connected
+def signal(remote: Remote, out: Out, name: str, data: Any, wait_seconds: float) -> None:
+    """Send the signal NAME to the run waiting for it (`step.wait_for_signal`), with DATA; exit 1 when no run
+    waits for it (a signal is not kept for a later wait)."""
+    deadline = time.monotonic() + wait_seconds
+    run_id = remote.send_signal(name, data)
+    while run_id is None and time.monotonic() < deadline:
+        time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+        run_id = remote.send_signal(name, data)
+    if run_id is None:
+        tried = f" (tried for {wait_seconds:g} s)" if wait_seconds else ""
+        raise RemoteError(f"no run waits for signal {name!r}{tried}", 404)
+    if out.as_json:
+        out.show({"run_id": run_id}, str)
+    else:
+        out.console.print(Text.assemble(f"signal {name} resumed run ", run_id))
 
 
 @click.command()

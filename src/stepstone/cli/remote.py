@@ -111,6 +111,16 @@ class Remote:
     def list_functions(self) -> list[dict[str, Any]]:
         return list(self.call("GET", "/v1/functions")["data"])
 
+    def send_signal(self, name: str, data: Any) -> str | None:
+        """The id of the run the signal resumed, or None when no run waits for it."""
+        try:
+            answer = self.call("POST", "/v1/signals", body={"signal": name, "data": data})
+        except RemoteError as err:
+            if err.status == 404:
+                return None
+            raise
+        return str(answer["data"]["run_id"])
+
     def invoke(self, function_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """The whole answer: `data` is the run, or null with `skipped` / `waiting` saying why none started."""
         return dict(self.call("POST", f"/v1/functions/{segment(function_id)}/invoke", body={"data": data}))

@@ -15,7 +15,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 STEP_METHODS = frozenset(
-    {"run", "sleep", "sleep_until", "wait_for_event", "wait_for_signal", "invoke", "invoke_by_id", "send_event", "infer"}
+    {
+        "run",
+        "sleep",
+        "sleep_until",
+        "wait_for_event",
+        "wait_for_signal",
+        "invoke",
+        "invoke_by_id",
+        "send_event",
+        "infer",
+    }
 )
 # Names a fragment uses without importing them (a docs snippet): read as the usual module or class.
 FALLBACK = {"datetime": "datetime.datetime", "date": "datetime.date"}

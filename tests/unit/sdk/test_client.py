@@ -108,7 +108,9 @@ def test_a_signal_no_run_waits_for_is_none_and_a_refusal_an_error() -> None:
     client = make_client(EventAPI((404, {"error": "No signal found", "status": 404})), is_dev=True)
     assert client.send_signal_sync("nobody") is None
     refused = EventAPI((401, {"error": "wrong key", "status": 401}), (401, {"error": "wrong key", "status": 401}))
-    client = make_client(refused, is_dev=False, signing_key="signkey-prod-aa11", signing_key_fallback="signkey-prod-bb22")
+    client = make_client(
+        refused, is_dev=False, signing_key="signkey-prod-aa11", signing_key_fallback="signkey-prod-bb22"
+    )
     with pytest.raises(errors.SendSignalError, match="the engine answered 401: wrong key"):
         client.send_signal_sync("s")
     assert len(refused.requests) == 2  # the fallback key was tried too
