@@ -98,13 +98,18 @@ def unawaited(mod: Module, fn: Durable) -> Iterator[Hit]:
             yield node, "STP008", f"`step.{method}(...)` is not awaited: the step never runs"
         elif mod.qualname(node.func, fn.bound) in calls.TASKS:
             yield node, "STP009", "the task's result is dropped: it is cancelled when the request ends"
-        elif async_code and client_send(mod, fn, node) == "send":
-            yield node, "STP010", "`send(...)` of the async client is not awaited: no event is sent"
+        elif async_code and (method := client_send(mod, fn, node)) in ASYNC_SENDS:
+            yield node, "STP010", f"`{method}(...)` of the async client is not awaited: {ASYNC_SENDS[method]}"
+
+
+# The client's methods that send (events, or a signal to a waiting run); the async ones, with what is lost unawaited.
+SENDS = frozenset({"send", "send_sync", "send_signal", "send_signal_sync"})
+ASYNC_SENDS = {"send": "no event is sent", "send_signal": "no signal is sent"}
 
 
 def client_send(mod: Module, fn: Durable, node: ast.Call) -> str | None:
     func = node.func
-    if not (isinstance(func, ast.Attribute) and func.attr in {"send", "send_sync"}):
+    if not (isinstance(func, ast.Attribute) and func.attr in SENDS):
         return None
     if isinstance(func.value, ast.Name) and func.value.id in mod.clients and func.value.id not in fn.bound:
         return func.attr
@@ -122,8 +127,9 @@ def module_sends(mod: Module) -> Iterator[Hit]:
             if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
                 continue  # their own scope: an async def is visited by the outer walk
             func = sub.value.func if isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Call) else None
-            if isinstance(func, ast.Attribute) and func.attr == "send" and is_name(func.value, mod.clients):
-                yield sub, "STP010", "`send(...)` of the async client is not awaited: no event is sent"
+            if isinstance(func, ast.Attribute) and func.attr in ASYNC_SENDS and is_name(func.value, mod.clients):
+                lost = ASYNC_SENDS[func.attr]
+                yield sub, "STP010", f"`{func.attr}(...)` of the async client is not awaited: {lost}"
             stack.extend(ast.iter_child_nodes(sub))
 
 

@@ -159,9 +159,9 @@ RULE_LIST = [
     Rule(
         "STP010",
         "unawaited-send",
-        "an async client's `send(...)` not awaited",
+        "an async client's `send(...)` / `send_signal(...)` not awaited",
         "Write `await client.send(...)` (in a step), or use `ctx.step.send_event`",
-        "`send` on the async client returns a coroutine: without `await` no event is sent.",
+        "`send` and `send_signal` on the async client return a coroutine: without `await` nothing is sent.",
         fn(
             "    await ctx.step.run('notify', lambda: client.send(stepstone.Event(name='shop/notified')))\n"
             "    client.send(stepstone.Event(name='shop/done'))\n"
@@ -171,12 +171,19 @@ RULE_LIST = [
     Rule(
         "STP011",
         "send-outside-step",
-        "`client.send` / `send_sync` in a function body",
-        "Use `ctx.step.send_event(step_id, events)`, which sends once and is memoized",
+        "`client.send` / `send_sync` (or `send_signal`) in a function body",
+        "Use `ctx.step.send_event(step_id, events)`, which sends once and is memoized (a signal: send it in a "
+        "`ctx.step.run`)",
         "The body runs again on every call, so the event is sent again each time; `step.send_event` is a step "
-        "and sends once per run.",
-        fn("    await client.send(stepstone.Event(name='shop/order.accepted'))\n"),
-        fn("    await ctx.step.send_event('accepted', stepstone.Event(name='shop/order.accepted'))\n"),
+        "and sends once per run. A signal sent again finds the run it resumed gone on, or resumes another.",
+        fn(
+            "    await client.send(stepstone.Event(name='shop/order.accepted'))\n"
+            "    await client.send_signal('order-accepted', ctx.event.data)\n"
+        ),
+        fn(
+            "    await ctx.step.send_event('accepted', stepstone.Event(name='shop/order.accepted'))\n"
+            "    await ctx.step.run('signal', client.send_signal, 'order-accepted', ctx.event.data)\n"
+        ),
     ),
     Rule(
         "STP012",
