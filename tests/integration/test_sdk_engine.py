@@ -96,13 +96,19 @@ async def test_wait_for_event_and_its_timeout(setup) -> None:
     await harness.send("shop/approved", {"order": "A-7", "by": "sam"})
     assert (await harness.wait_run(matched))["output"] == {"order": "A-7", "by": "sam"}
     await harness.advance(timedelta(hours=2))
-    assert (await harness.wait_run(timed_out))["output"] is None
+    ended = await harness.wait_run(timed_out)
+    assert ended["output"] is None
+    # What it waited for stays on the step after the timeout.
+    condition = "async.data.order == event.data.order"
+    assert ended["steps"][0]["waits_for"] == {"event": "shop/approved", "if": condition}
 
 
 async def test_invoke_a_plain_def_function(setup) -> None:
     harness, _, _ = setup
     run = await harness.wait_run(await harness.send("shop/invoicing"), function_id="shop-invoicing")
     assert run["output"] == {"tax": 10.0}
+    [step] = run["steps"]
+    assert step["waits_for"] == {"function": "shop-tax"}
 
 
 async def test_send_event_fans_out(setup) -> None:

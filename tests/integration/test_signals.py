@@ -79,6 +79,7 @@ async def test_a_signal_resumes_the_waiting_run_with_its_data(setup: Setup) -> N
     run = await waiting(harness, event_id)
     [step] = run["steps"]
     assert (step["op"], step["deadline"] is not None) == ("WaitForSignal", True)
+    assert step["waits_for"] == {"signal": "doc-d1"}
 
     assert await setup.client.send_signal("doc-d1", {"by": "ana"}) == run["run_id"]
     done = await harness.wait_run(event_id)

@@ -78,6 +78,8 @@ def step(record: StepRecord) -> dict[str, Any]:
     }
     if record.input_json is not None:
         view["input"] = orjson.loads(record.input_json)
+    if record.wait_json is not None:  # what a wait or invoke waits for: {"event", "if"}, {"signal"}, {"function"}
+        view["waits_for"] = orjson.loads(record.wait_json)
     return view
 
 

@@ -258,7 +258,14 @@ def _retry_step(
     queueing.reschedule(work, item)
 
 
-def _step(run: RunRecord, op: opcodes.Op, status: StepStatus, now: int, deadline: int | None = None) -> StepRecord:
+def _step(
+    run: RunRecord,
+    op: opcodes.Op,
+    status: StepStatus,
+    now: int,
+    deadline: int | None = None,
+    wait: dict[str, Any] | None = None,
+) -> StepRecord:
     return StepRecord(
         run_id=run.id,
         hashed_id=op.id,
@@ -269,6 +276,7 @@ def _step(run: RunRecord, op: opcodes.Op, status: StepStatus, now: int, deadline
         started_at=now,
         deadline=deadline,
         input_json=_input_json(op),
+        wait_json=orjson.dumps(wait).decode() if wait is not None else None,
     )
 
 
@@ -378,7 +386,8 @@ def _wait(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: str)
     if condition and (problem := expressions.problem(str(condition))):
         fail_run(work, run, "InvalidExpressionError", f"wait {op.user_id!r}: if: {problem}")
         return
-    work.runs.save_step(_step(run, op, StepStatus.WAITING, work.now, deadline=expires))
+    wait = {"event": name, "if": str(condition) if condition else None}
+    work.runs.save_step(_step(run, op, StepStatus.WAITING, work.now, deadline=expires, wait=wait))
     _observe_waiting(work, run, op, expires)
     lifecycle.add_pending(run, op.id, mode)
     pause = PauseRecord(
@@ -428,7 +437,7 @@ def _wait_for_signal(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op,
         )
         fail_run(work, run, "SignalConflictError", message)
         return
-    work.runs.save_step(_step(run, op, StepStatus.WAITING, work.now, deadline=expires))
+    work.runs.save_step(_step(run, op, StepStatus.WAITING, work.now, deadline=expires, wait={"signal": name}))
     _observe_waiting(work, run, op, expires)
     lifecycle.add_pending(run, op.id, mode)
 
@@ -440,7 +449,8 @@ def _invoke(work: Work, run: RunRecord, plan: CallPlan, op: opcodes.Op, mode: st
     expires = _deadline(work, run, str(timeout) if timeout else None, default_ms=default, what=f"invoke {op.user_id!r}")
     if expires is None:
         return
-    work.runs.save_step(_step(run, op, StepStatus.INVOKING, work.now, deadline=expires))
+    target = {"function": str(opts.get("function_id", ""))}
+    work.runs.save_step(_step(run, op, StepStatus.INVOKING, work.now, deadline=expires, wait=target))
     _observe_waiting(work, run, op, expires)
     lifecycle.add_pending(run, op.id, mode)
     correlation = f"{run.id}.{op.id}"

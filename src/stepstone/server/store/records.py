@@ -190,6 +190,7 @@ class StepRecord:
     finished_seq: int | None = None
     deadline: int | None = None  # a sleep's wake time, a wait's or invoke's timeout
     input_json: str | None = None  # the step's arguments (a JSON array) where the wire carries them
+    wait_json: str | None = None  # what a wait or invoke waits for: {"event", "if"}, {"signal"} or {"function"}
 
 
 @dataclass(slots=True)

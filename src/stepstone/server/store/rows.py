@@ -115,6 +115,7 @@ def step(row: Row) -> StepRecord:
         finished_seq=row[11],
         deadline=row[12],
         input_json=row[13],
+        wait_json=row[14],
     )
 
 
@@ -132,6 +133,7 @@ def step_params(record: StepRecord) -> dict[str, Any]:
         "attempts": record.attempts,
         "deadline": record.deadline,
         "input": record.input_json,
+        "wait": record.wait_json,
     }
 
 

@@ -148,28 +148,28 @@ SELECT event_seq FROM run_events WHERE run_id = %(run_id)s ORDER BY position
 -- save_step --
 -- Insert a step, or give an existing one without an outcome its outcome: the first outcome wins.
 INSERT INTO steps (run_id, hashed_id, user_id, idx, op, status, memo, size, finished_seq, started_at, ended_at,
-    attempts, deadline, input)
+    attempts, deadline, input, wait)
 VALUES (%(run_id)s, %(hashed_id)s, %(user_id)s, %(idx)s, %(op)s, %(status)s, %(memo)s::text,
     coalesce(octet_length(%(memo)s::text), 0),
     CASE WHEN %(memo)s::text IS NULL THEN NULL
          ELSE (SELECT coalesce(max(finished_seq), 0) + 1 FROM steps WHERE run_id = %(run_id)s) END,
-    %(started_at)s, %(ended_at)s, %(attempts)s, %(deadline)s, %(input)s)
+    %(started_at)s, %(ended_at)s, %(attempts)s, %(deadline)s, %(input)s, %(wait)s)
 ON CONFLICT (run_id, hashed_id) DO UPDATE SET
     op = excluded.op, status = excluded.status, memo = excluded.memo, size = excluded.size,
     finished_seq = excluded.finished_seq,
     started_at = coalesce(steps.started_at, excluded.started_at), ended_at = excluded.ended_at,
     attempts = greatest(steps.attempts, excluded.attempts), deadline = coalesce(excluded.deadline, steps.deadline),
-    input = coalesce(excluded.input, steps.input)
+    input = coalesce(excluded.input, steps.input), wait = coalesce(excluded.wait, steps.wait)
 WHERE steps.memo IS NULL
 
 -- list_steps --
 SELECT run_id, hashed_id, user_id, idx, op, status, memo, started_at, ended_at, attempts, seq, finished_seq,
-    deadline, input
+    deadline, input, wait
 FROM steps WHERE run_id = %(run_id)s ORDER BY seq
 
 -- get_step --
 SELECT run_id, hashed_id, user_id, idx, op, status, memo, started_at, ended_at, attempts, seq, finished_seq,
-    deadline, input
+    deadline, input, wait
 FROM steps WHERE run_id = %(run_id)s AND hashed_id = %(hashed_id)s
 
 -- run_step_stats --

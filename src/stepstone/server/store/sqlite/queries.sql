@@ -147,27 +147,27 @@ SELECT event_seq FROM run_events WHERE run_id = :run_id ORDER BY position
 -- save_step --
 -- Insert a step, or give an existing one without an outcome its outcome: the first outcome wins.
 INSERT INTO steps (run_id, hashed_id, user_id, idx, op, status, memo, size, finished_seq, started_at, ended_at,
-    attempts, deadline, input)
+    attempts, deadline, input, wait)
 VALUES (:run_id, :hashed_id, :user_id, :idx, :op, :status, :memo, coalesce(length(CAST(:memo AS BLOB)), 0),
     CASE WHEN :memo IS NULL THEN NULL
          ELSE (SELECT coalesce(max(finished_seq), 0) + 1 FROM steps WHERE run_id = :run_id) END,
-    :started_at, :ended_at, :attempts, :deadline, :input)
+    :started_at, :ended_at, :attempts, :deadline, :input, :wait)
 ON CONFLICT (run_id, hashed_id) DO UPDATE SET
     op = excluded.op, status = excluded.status, memo = excluded.memo, size = excluded.size,
     finished_seq = excluded.finished_seq,
     started_at = coalesce(steps.started_at, excluded.started_at), ended_at = excluded.ended_at,
     attempts = max(steps.attempts, excluded.attempts), deadline = coalesce(excluded.deadline, steps.deadline),
-    input = coalesce(excluded.input, steps.input)
+    input = coalesce(excluded.input, steps.input), wait = coalesce(excluded.wait, steps.wait)
 WHERE steps.memo IS NULL
 
 -- list_steps --
 SELECT run_id, hashed_id, user_id, idx, op, status, memo, started_at, ended_at, attempts, seq, finished_seq,
-    deadline, input
+    deadline, input, wait
 FROM steps WHERE run_id = :run_id ORDER BY seq
 
 -- get_step --
 SELECT run_id, hashed_id, user_id, idx, op, status, memo, started_at, ended_at, attempts, seq, finished_seq,
-    deadline, input
+    deadline, input, wait
 FROM steps WHERE run_id = :run_id AND hashed_id = :hashed_id
 
 -- run_step_stats --

@@ -26,6 +26,13 @@ function facts(pairs) {
     h("dd", {}, value)]));
 }
 
+// What a wait or invoke waits for: an event (with its condition), a signal, or an invoked function's run.
+function waitsFor(wait) {
+  if (wait.signal !== undefined) return ["signal ", h("code", {}, wait.signal)];
+  if (wait.function !== undefined) return ["a run of ", fnLink(wait.function)];
+  return ["event ", h("code", {}, wait.event), wait.if ? [" if ", h("code", {}, wait.if)] : null];
+}
+
 function stepPanel(run, step) {
   const attempts = (run.attempts || []).filter((a) => a.hashed_step_id === step.hashed_id);
   return h("section", {class: "panel", id: "step-panel", "aria-labelledby": "step-panel-title", tabindex: "-1"},
@@ -39,6 +46,7 @@ function stepPanel(run, step) {
       // Every failed attempt is listed, the last one of a failed step too; any other step adds the attempt
       // that succeeded or is running.
       ["Attempts", String(step.status === "Failed" ? Math.max(attempts.length, 1) : attempts.length + 1)],
+      step.waits_for ? ["Waits for", waitsFor(step.waits_for)] : null,
       step.deadline ? ["Deadline", time(step.deadline)] : null,
     ]),
     attempts.length ? h("h3", {}, "Failed attempts") : null,
