@@ -89,6 +89,9 @@ async def test_a_signal_resumes_the_waiting_run_with_its_data(setup: Setup) -> N
     assert await setup.client.send_signal("doc-d1", {"by": "bo"}) is None
     answer = await harness.http.post("/v1/signals", json={"signal": "doc-d1"})
     assert (answer.status_code, answer.json()["error"]) == (404, "No signal found: no run waits for signal 'doc-d1'")
+    metrics = (await harness.http.get("/metrics")).text
+    assert 'stepstone_signals_total{outcome="resumed"} 1.0' in metrics
+    assert 'stepstone_signals_total{outcome="no_waiter"} 2.0' in metrics
 
 
 async def test_the_blocking_api_and_a_plain_def_function(setup: Setup) -> None:

@@ -146,6 +146,12 @@ class Metrics(Observer):
             ("fn", "reason"),
             registry=registry,
         )
+        self.signals = Counter(
+            "stepstone_signals",
+            "Signals sent (POST /v1/signals), by outcome: resumed (a run waited for it) or no_waiter",
+            ("outcome",),
+            registry=registry,
+        )
         self.store_errors = Counter(
             "stepstone_store_errors",
             "Store transactions that failed, by kind (unavailable, conflict, schema, unstorable, other)",
@@ -196,6 +202,8 @@ class Metrics(Observer):
                 self._events_received(self._event_label(fact.status)).inc()
             elif kind == FactKind.FLOW_HELD:
                 self._flow_held(fact.fn, fact.status).inc()
+            elif kind == FactKind.SIGNAL_SENT:
+                self.signals.labels(fact.status).inc()
 
     def _run_ended(self, fact: Fact) -> None:
         if fact.status == "Skipped":  # a singleton's skip: counted as held, it never was a run that ran

@@ -31,6 +31,7 @@ class FactKind(StrEnum):
     ATTEMPT_FAILED = "attempt.failed"  # an attempt of a step (or of the function's code) failed; `retry_at_ms`
     CALL_SCHEDULED = "call.scheduled"  # a call to the app was enqueued (a retry counts again)
     FLOW_HELD = "flow.held"  # `status`: concurrency, throttle, rate_limit, debounce, batch, idempotency, ...
+    SIGNAL_SENT = "signal.sent"  # `status`: resumed (a run waited for it: `fn`, `run_id`) or no_waiter
 
 
 @dataclass(frozen=True, slots=True)

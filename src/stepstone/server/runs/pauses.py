@@ -20,6 +20,7 @@ import orjson
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import opcodes
 from stepstone.server.core import expressions
+from stepstone.server.core.observe import FactKind
 from stepstone.server.queue import queueing
 from stepstone.server.queue.work import Work
 from stepstone.server.runs import lifecycle
@@ -91,6 +92,15 @@ def create_signal_wait(work: Work, run: RunRecord, pause: PauseRecord, *, replac
 
 def deliver_signal(work: Work, name: str, data: Any) -> str | None:
     """Resume the run waiting for the signal `name` with `{"signal", "data"}`; its id, or None when no run waits."""
+    resumed = _deliver_signal(work, name, data)
+    if resumed is None:
+        work.observe(FactKind.SIGNAL_SENT, status="no_waiter")
+    else:
+        work.observe(FactKind.SIGNAL_SENT, resumed, status="resumed")
+    return resumed.id if resumed is not None else None
+
+
+def _deliver_signal(work: Work, name: str, data: Any) -> RunRecord | None:
     key = signal_key(name)
     for _ in range(3):  # the run's lock before the signal's (the order a new wait takes them in)
         found = work.pauses.get_pause_by_correlation(key)
@@ -107,7 +117,7 @@ def deliver_signal(work: Work, name: str, data: Any) -> str | None:
         if run is None or run.status.ended:
             return None
         _resume(work, run, pause, opcodes.memo_data({"signal": name, "data": data}), failed=False)
-        return run.id
+        return run
     return None
 
 
