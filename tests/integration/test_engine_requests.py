@@ -171,6 +171,11 @@ async def test_a_failed_answer_is_retried_then_fails_the_step(
     text = stored_text(backend)
     assert KEY not in text  # the gemini key travels in the URL's query: errors show the URL without it
     assert "generateContent" in text
+    # Four requests: one answered with the model's JSON, three failed attempts (a 503, then two 500s).
+    metrics = (await harness.http.get("/metrics")).text
+    assert 'stepstone_engine_request_seconds_count{fn="ai-ask",kind="ai",outcome="ok"} 1.0' in metrics
+    assert 'stepstone_engine_request_seconds_count{fn="ai-ask",kind="ai",outcome="error"} 3.0' in metrics
+    assert KEY not in metrics
 
 
 async def _count(provider: Provider, n: int) -> bool:

@@ -35,7 +35,8 @@ def op(kind: opcodes.Opcode, **opts: Any) -> opcodes.Op:
 
 
 async def carry(transport: FakeTransport, given: opcodes.Op) -> opcodes.Op:
-    return await gateway.carry_out(transport, given, timeout=5, max_bytes=1000)
+    done, _ = await gateway.carry_out(transport, given, timeout=5, max_bytes=1000)
+    return done
 
 
 async def test_fetch_sends_the_method_headers_and_body_and_stores_any_status() -> None:
@@ -162,7 +163,22 @@ async def test_carry_out_all_keeps_other_ops_and_names_those_carried_out() -> No
         opcodes.Op(op=opcodes.Opcode.GATEWAY, id="h3", opts={"url": "http://m/"}),
     ]
     transport = FakeTransport(AppResponse(200, {}, b"{}"), AppResponse(500, {}, b"x"))
-    done, carried = await gateway.carry_out_all(transport, ops, timeout=5, max_bytes=100)
+    done, carried, requests = await gateway.carry_out_all(transport, ops, timeout=5, max_bytes=100)
     assert [o.id for o in done] == ["h1", "h2", "h3"] and done[1] is ops[1]
     assert carried == frozenset({"h1", "h3"})  # a fetch's 500 is its answer, not a failure
-    assert (await gateway.carry_out_all(transport, ops[1:2], timeout=5, max_bytes=100)) == (ops[1:2], frozenset())
+    assert [(r.hashed_id, r.kind, r.status, r.error) for r in requests] == [
+        ("h1", "ai", 200, None),
+        ("h3", "fetch", 500, None),
+    ]
+    nothing = await gateway.carry_out_all(transport, ops[1:2], timeout=5, max_bytes=100)
+    assert nothing == (ops[1:2], frozenset(), [])
+
+
+async def test_what_the_observers_learn_of_a_request_holds_no_credentials() -> None:
+    transport = FakeTransport(AppResponse(401, {}, b"bad key"))
+    given = op(opcodes.Opcode.AI_GATEWAY, url="https://u:p@m/v1?key=SECRET", format="gemini", auth_key="SECRET")
+    _, request = await gateway.carry_out(transport, given, timeout=5, max_bytes=100)
+    assert (request.step_id, request.kind, request.method, request.status) == ("step", "ai", "POST", 401)
+    assert request.url == "https://m/v1" and "SECRET" not in repr(request)
+    assert request.error is not None and request.error.startswith("AIGatewayError: https://m/v1 answered 401")
+    assert request.seconds >= 0

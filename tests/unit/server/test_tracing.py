@@ -3,6 +3,7 @@ own provider (an in-memory exporter here), and the `OTEL_*` configuration."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -182,6 +183,45 @@ def test_a_call_gets_a_traceparent_and_a_client_span_with_its_transactions(
     stores = [span for span in spans if span.name == "store write"]
     assert all(span.parent is not None and span.parent.span_id == int(call_span_id, 16) for span in stores)
     assert [span.status.status_code for span in stores] == [trace.StatusCode.UNSET, trace.StatusCode.ERROR]
+
+
+def test_a_request_the_engine_made_is_a_client_span_under_its_call(
+    tracer: tracing.Tracer, exporter: InMemorySpanExporter
+) -> None:
+    call = observe.Call("app-fn", RUN, "item-1", 1, "", 0, "http://app/api/inngest?fnId=fn")
+    token = observe.CURRENT_CALL.set(call)
+    try:
+        tracer.call_started(call, {})
+        started = time.perf_counter()
+        tracer.call_ended(call, 0.1, "steps")
+        ok = observe.EngineRequest("ask", "h1", "ai", "POST", "https://m/v1", 200, None, started, 2.0)
+        failed = observe.EngineRequest(
+            "get", "h2", "fetch", "GET", "http://h/x", None, "GatewayError: down", started, 1
+        )
+        tracer.engine_request(call, ok)
+        tracer.engine_request(call, failed)
+    finally:
+        observe.CURRENT_CALL.reset(token)
+    call_span_id = tracecontext.call_span_id(RUN, "item-1", 1, 0)
+    spans = by_name(exporter)
+    asked, got = spans["request ask"], spans["request get"]
+    for span in (asked, got):
+        assert span.parent is not None and span.parent.span_id == int(call_span_id, 16)
+        assert span.kind == trace.SpanKind.CLIENT
+    assert asked.end_time is not None and asked.start_time is not None
+    assert asked.end_time - asked.start_time == 2_000_000_000 and asked.start_time >= T0 * MS
+    assert asked.attributes is not None and dict(asked.attributes) == {
+        "stepstone.run.id": RUN,
+        "stepstone.step.id": "ask",
+        "stepstone.step.hashed_id": "h1",
+        "stepstone.request.kind": "ai",
+        "http.request.method": "POST",
+        "url.full": "https://m/v1",
+        "http.response.status_code": 200,
+    }
+    assert asked.status.status_code == trace.StatusCode.UNSET
+    assert got.status.status_code == trace.StatusCode.ERROR and got.status.description == "GatewayError: down"
+    assert got.attributes is not None and "http.response.status_code" not in got.attributes
 
 
 def tracecontext_header() -> str:

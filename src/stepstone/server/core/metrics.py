@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 
-from stepstone.server.core.observe import Call, Fact, FactKind, Observer
+from stepstone.server.core.observe import Call, EngineRequest, Fact, FactKind, Observer
 
 M = TypeVar("M", Counter, Gauge, Histogram)
 MAX_EVENT_NAMES = 200  # event names with a label of their own; the others count as `other`
@@ -108,6 +108,14 @@ class Metrics(Observer):
             "stepstone_app_call_seconds",
             "Calls to apps, from sending to the answer, by outcome",
             ("fn", "outcome"),
+            buckets=CALL_BUCKETS,
+            registry=registry,
+        )
+        self.engine_request_seconds = Histogram(
+            "stepstone_engine_request_seconds",
+            "Requests the engine made for steps (step.ai.infer: kind ai, step.fetch: kind fetch), by outcome: "
+            "ok (stored as the step's output) or error (a failed attempt)",
+            ("fn", "kind", "outcome"),
             buckets=CALL_BUCKETS,
             registry=registry,
         )
@@ -241,6 +249,10 @@ class Metrics(Observer):
     def call_ended(self, call: Call, seconds: float, outcome: str) -> None:
         self._sdk_ended(call.fn, outcome).inc()
         self._call_seconds(call.fn, outcome).observe(seconds)
+
+    def engine_request(self, call: Call, request: EngineRequest) -> None:
+        outcome = "ok" if request.error is None else "error"
+        self.engine_request_seconds.labels(call.fn, request.kind, outcome).observe(request.seconds)
 
     def transaction(self, kind: str, seconds: float, error: str | None) -> None:
         self._store_seconds(kind).observe(seconds)

@@ -66,6 +66,21 @@ class Call:
     url: str
 
 
+@dataclass(frozen=True, slots=True)
+class EngineRequest:
+    """A request the engine made for a step of a call's answer (`step.ai.infer`, `step.fetch`)."""
+
+    step_id: str  # as the user wrote it
+    hashed_id: str
+    kind: str  # "ai" (AIGateway) or "fetch" (Gateway)
+    method: str
+    url: str  # without its query or user info: credentials travel there
+    status: int | None  # the answer's status; None when none came (or the op was invalid)
+    error: str | None  # `Name: message` when the step's attempt failed
+    perf_started: float  # `time.perf_counter()` when it went out
+    seconds: float
+
+
 # The call the current task is making, from just before the request until its outcome is stored: a
 # transaction observed meanwhile belongs to it (the store's observer runs in the awaiting task).
 CURRENT_CALL: ContextVar[Call | None] = ContextVar("stepstone_current_call", default=None)
@@ -88,6 +103,9 @@ class Observer:
 
     def call_ended(self, call: Call, seconds: float, outcome: str) -> None:
         """The app answered (or did not): `outcome` is one of `outcomes.OUTCOME_NAMES`."""
+
+    def engine_request(self, call: Call, request: EngineRequest) -> None:
+        """The engine made a request for a step of `call`'s answer (after `call_ended`, before the transaction)."""
 
     def transaction(self, kind: str, seconds: float, error: str | None) -> None:
         """A store transaction (`kind` "write" or "read") took `seconds`; `error` names a store error class."""
@@ -141,6 +159,13 @@ class Observers(Observer):
                 observer.call_ended(call, seconds, outcome)
             except Exception:
                 self._failed(observer, "call_ended")
+
+    def engine_request(self, call: Call, request: EngineRequest) -> None:
+        for observer in self.observers:
+            try:
+                observer.engine_request(call, request)
+            except Exception:
+                self._failed(observer, "engine_request")
 
     def transaction(self, kind: str, seconds: float, error: str | None) -> None:
         for observer in self.observers:

@@ -252,6 +252,27 @@ class Tracer(observe.Observer):
             Span(f"call {call.fn}", call.run_id, span_id, root, start_ns, end_ns, attributes, failed, client=True)
         )
 
+    def engine_request(self, call: observe.Call, request: observe.EngineRequest) -> None:
+        started = _started(call)
+        if started is None:
+            return
+        start_ns = started[0] + int((request.perf_started - started[1]) * 1e9)
+        attributes: dict[str, Any] = {
+            "stepstone.run.id": call.run_id,
+            "stepstone.step.id": request.step_id,
+            "stepstone.step.hashed_id": request.hashed_id,
+            "stepstone.request.kind": request.kind,
+            "http.request.method": request.method,
+            "url.full": request.url,
+        }
+        if request.status is not None:
+            attributes["http.response.status_code"] = request.status
+        parent = tracecontext.call_span_id(call.run_id, call.item_id, call.generation, call.attempt)
+        span_id = f"{int.from_bytes(os.urandom(8)) or 1:016x}"  # a request made again is a span of its own
+        end_ns = start_ns + int(request.seconds * 1e9)
+        name = f"request {request.step_id}"
+        self.emit(Span(name, call.run_id, span_id, parent, start_ns, end_ns, attributes, request.error, client=True))
+
     def transaction(self, kind: str, seconds: float, error: str | None) -> None:
         call = observe.CURRENT_CALL.get()
         started = _started(call) if call is not None else None

@@ -228,12 +228,14 @@ class Executor:
             del self._call_contexts[item.id]
         self.observer.call_ended(call, time.perf_counter() - started, outcomes.outcome_name(outcome))
         if isinstance(outcome, outcomes.Ops):  # `step.ai.infer`, `step.fetch`: the engine makes their requests
-            ops, carried_out = await gateway.carry_out_all(
+            ops, carried_out, requests = await gateway.carry_out_all(
                 self.transport,
                 outcome.ops,
                 timeout=self.settings.app_request_timeout.total_seconds(),
                 max_bytes=self.settings.limits.max_response_bytes,
             )
+            for request in requests:
+                self.observer.engine_request(call, request)
             outcome = dataclasses.replace(outcome, ops=ops, carried_out=carried_out)
         if isinstance(outcome, outcomes.Failed):
             # The run's log line (`step.retrying`, `run.failed`) follows once the outcome is stored.

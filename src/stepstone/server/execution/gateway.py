@@ -19,6 +19,7 @@ keeps no opts, and errors and the stored `url` show the URL without its query or
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ import orjson
 
 from stepstone.protocol import opcodes
 from stepstone.server.core.errors import EngineError
+from stepstone.server.core.observe import EngineRequest
 from stepstone.server.core.transport import AppResponse, Transport, TransportError
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -157,13 +159,17 @@ def fetch_result(url: str, response: AppResponse) -> dict[str, Any]:
     return {"url": shown_url(url), "status_code": response.status, "headers": dict(response.headers), "body": body}
 
 
-async def carry_out(transport: Transport, op: opcodes.Op, *, timeout: float, max_bytes: int) -> opcodes.Op:
-    """Make the request `op` asks for: the op with the answer as `data`, or a failed step op."""
+async def carry_out(
+    transport: Transport, op: opcodes.Op, *, timeout: float, max_bytes: int
+) -> tuple[opcodes.Op, EngineRequest]:
+    """Make the request `op` asks for: the op with the answer as `data`, or a failed step op; and what was
+    done, for the observers (its URL without query: no credentials)."""
     opts = op.opts or {}
-    url = str(opts.get("url") or "")
+    url, method, status = str(opts.get("url") or ""), str(opts.get("method") or "POST"), None
+    started = time.perf_counter()
     try:
         request = ai_request(opts) if op.op == opcodes.Opcode.AI_GATEWAY else fetch_request(opts)
-        url = request.url
+        url, method = request.url, request.method
         try:
             response = await transport.request(
                 request.method, request.url, request.body, request.headers, timeout=timeout, max_bytes=max_bytes
@@ -171,25 +177,32 @@ async def carry_out(transport: Transport, op: opcodes.Op, *, timeout: float, max
         except TransportError as err:
             name = "AIGatewayError" if op.op == opcodes.Opcode.AI_GATEWAY else "GatewayError"
             raise GatewayError(name, _transport_message(err, url)) from None
+        status = response.status
         data = ai_result(url, response) if op.op == opcodes.Opcode.AI_GATEWAY else fetch_result(url, response)
-        return op.model_copy(update={"data": data, "opts": None})  # the credentials go no further
+        done, problem = op.model_copy(update={"data": data, "opts": None}), None  # the credentials go no further
     except GatewayError as err:
         failed = opcodes.Opcode.STEP_ERROR if err.retryable else opcodes.Opcode.STEP_FAILED
         error = opcodes.ErrorBody(name=err.name, message=str(err))
-        return op.model_copy(update={"op": failed, "error": error, "opts": None})
+        done, problem = op.model_copy(update={"op": failed, "error": error, "opts": None}), f"{err.name}: {err}"
+    kind = "ai" if op.op == opcodes.Opcode.AI_GATEWAY else "fetch"
+    seconds = time.perf_counter() - started
+    shown = shown_url(url) if url else ""
+    return done, EngineRequest(op.user_id, op.id, kind, method, shown, status, problem, started, seconds)
 
 
 async def carry_out_all(
     transport: Transport, ops: list[opcodes.Op], *, timeout: float, max_bytes: int
-) -> tuple[list[opcodes.Op], frozenset[str]]:
-    """`ops` with every engine request among them carried out, at once; and the ids of those that succeeded."""
+) -> tuple[list[opcodes.Op], frozenset[str], list[EngineRequest]]:
+    """`ops` with every engine request among them carried out, at once; the ids of those that succeeded; and
+    the requests made."""
     indexes = [index for index, op in enumerate(ops) if op.op in opcodes.ENGINE_REQUESTS]
     if not indexes:
-        return ops, frozenset()
+        return ops, frozenset(), []
     done = await asyncio.gather(
         *(carry_out(transport, ops[index], timeout=timeout, max_bytes=max_bytes) for index in indexes)
     )
     result = list(ops)
-    for index, op in zip(indexes, done, strict=True):
+    for index, (op, _) in zip(indexes, done, strict=True):
         result[index] = op
-    return result, frozenset(op.id for op in done if op.op in opcodes.ENGINE_REQUESTS)
+    succeeded = frozenset(op.id for op, _ in done if op.op in opcodes.ENGINE_REQUESTS)
+    return result, succeeded, [request for _, request in done]
