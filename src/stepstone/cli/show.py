@@ -160,10 +160,23 @@ def _steps(root: Tree, steps: list[dict[str, Any]]) -> None:
         if step.get("ended_at"):
             line.append(f"  {took(step.get('started_at'), step['ended_at'])}", style="dim")
         branch = node.add(line)
+        if isinstance(step.get("waits_for"), dict) and not step.get("ended_at"):
+            until = f" until {when(step['deadline'])}" if step.get("deadline") else ""
+            branch.add(Text(f"waits for {waits_for(step['waits_for'])}{until}", style="dim"))
         if step.get("error"):
             branch.add(Text(problem(step["error"]), style="red"))
         elif step.get("output") is not None:
             branch.add(Text(preview(step["output"])))
+
+
+def waits_for(wait: dict[str, Any]) -> str:
+    """What a wait or invoke step waits for, as the API's `waits_for` says: an event, a signal, a run."""
+    if "signal" in wait:
+        return f"signal {wait['signal']}"
+    if "function" in wait:
+        return f"a run of {wait['function']}"
+    condition = f" if {wait['if']}" if wait.get("if") else ""
+    return f"event {wait.get('event')}{condition}"
 
 
 def _warnings(root: Tree, warnings: list[dict[str, Any]]) -> None:
