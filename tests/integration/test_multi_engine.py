@@ -115,8 +115,13 @@ def build_app(engine_url: str) -> tuple[fastapi.FastAPI, stepstone.Stepstone]:
         )
         return None if got is None else got.data
 
+    @client.create_function(fn_id="signalled", trigger=stepstone.TriggerEvent(event="multi/signalled"))
+    async def signalled(ctx: stepstone.Context) -> Any:
+        got = await ctx.step.wait_for_signal("go", signal=f"go-{ctx.event.data['key']}", timeout="1h")
+        return None if got is None else got.data
+
     app = fastapi.FastAPI()
-    stepstone.fastapi.serve(app, client, [tick, once, limited, rated, single, debounced, wait])
+    stepstone.fastapi.serve(app, client, [tick, once, limited, rated, single, debounced, wait, signalled])
     return app, client
 
 
@@ -179,6 +184,55 @@ async def test_a_wait_resumes_once_when_matching_events_reach_two_engines_at_onc
     assert [step["id"] for step in detail["steps"]] == ["ok"] and detail["attempts"] == []
     finished = (await cluster.http[0].get("/v1/events", params={"name": "inngest/function.finished"})).json()
     assert [e["data"]["run_id"] for e in finished["data"]].count(run["run_id"]) == 1
+
+
+async def test_a_signal_sent_to_two_engines_at_once_resumes_its_run_once(cluster: Cluster) -> None:
+    start = await cluster.http[0].post("/e/k", json={"name": "multi/signalled", "data": {"key": "s1"}})
+    [run] = await eventually(lambda: _waiting_runs(cluster, "multi-signalled"))
+    answers = await asyncio.gather(
+        cluster.http[1].post("/v1/signals", json={"signal": "go-s1", "data": "engine 1"}),
+        cluster.http[2].post("/v1/signals", json={"signal": "go-s1", "data": "engine 2"}),
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 404]
+    [took] = [answer.json()["data"]["run_id"] for answer in answers if answer.status_code == 200]
+    assert took == run["run_id"]
+
+    async def done() -> dict[str, Any] | None:
+        runs = (await cluster.http[0].get(f"/v1/events/{start.json()['ids'][0]}/runs")).json()["data"]
+        return runs[0] if runs and runs[0]["status"] == "Completed" else None
+
+    finished = await eventually(done)
+    assert finished["output"] in ("engine 1", "engine 2")
+
+
+async def test_two_waits_for_one_signal_started_on_two_engines_at_once_one_fails(cluster: Cluster) -> None:
+    await asyncio.gather(
+        cluster.http[1].post("/e/k", json={"name": "multi/signalled", "data": {"key": "s2", "n": 1}}),
+        cluster.http[2].post("/e/k", json={"name": "multi/signalled", "data": {"key": "s2", "n": 2}}),
+    )
+
+    async def settled() -> list[dict[str, Any]] | None:
+        runs = await cluster.runs("multi-signalled")
+        failed = [run for run in runs if run["status"] == "Failed"]
+        waiting = await _waiting_runs(cluster, "multi-signalled")
+        return runs if len(failed) == 1 and len(waiting) == 1 else None
+
+    runs = await eventually(settled)
+    [failed] = [run for run in runs if run["status"] == "Failed"]
+    assert failed["output"]["name"] == "SignalConflictError"
+    [waiting] = await _waiting_runs(cluster, "multi-signalled")
+    answer = await cluster.http[0].post("/v1/signals", json={"signal": "go-s2"})
+    assert answer.json() == {"data": {"run_id": waiting["run_id"]}}
+
+
+async def _waiting_runs(cluster: Cluster, function_id: str) -> list[dict[str, Any]]:
+    """The runs of the function whose one step waits."""
+    found = []
+    for run in await cluster.runs(function_id):
+        steps = (await cluster.http[0].get(f"/v1/runs/{run['run_id']}")).json()["data"]["steps"]
+        if steps and steps[0]["status"] == "Waiting":
+            found.append(run)
+    return found
 
 
 async def test_first_syncs_of_one_app_at_three_engines_at_once_all_succeed(cluster: Cluster) -> None:
