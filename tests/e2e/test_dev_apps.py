@@ -231,3 +231,55 @@ def test_reload_needs_an_app(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--reload restarts the --app processes" in result.stderr
+
+
+def test_without_u_or_app_the_engine_finds_an_app_on_this_machine(tmp_path: Path) -> None:
+    # The example app, alone on a port the engine scans ($PORT, as Inngest's dev server does), then
+    # `stepstone dev` with no -u and no --app: the app is found, synced, and runs events.
+    port, app_port = processes.free_port(), processes.free_port()
+    app = processes.example_app(tmp_path, app_port, port)
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "PORT": str(app_port)}
+    command = [sys.executable, "-m", "stepstone", "dev", "--port", str(port), "--db", str(tmp_path / "engine.db")]
+    engine = processes.Process([*command, "--poll-interval", "0.5"], environment, tmp_path / "engine.log")
+    app.start()
+    engine.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            wait_until(lambda: _apps(http) == [f"http://127.0.0.1:{app_port}/api/inngest"], what="the app found")
+            event = http.post("/e/dev", json={"name": "example/steps", "data": {"count": 2}}).json()["ids"][0]
+            wait_until(lambda: _statuses(http, event) == ["Completed"], what="the run")
+        logged = (tmp_path / "engine.log").read_text()
+        assert "looking for apps on 127.0.0.1 ports 80, 443, 3000-3010, 4321, 5000, 5173, 8000, " in logged
+        assert f"found an app at http://127.0.0.1:{app_port}/api/inngest" in logged
+    finally:
+        engine.stop()
+        app.stop()
+
+
+def test_no_discovery_looks_for_no_app(tmp_path: Path) -> None:
+    port, app_port = processes.free_port(), processes.free_port()
+    app = processes.example_app(tmp_path, app_port, port)
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "PORT": str(app_port)}
+    command = [sys.executable, "-m", "stepstone", "dev", "--port", str(port), "--db", str(tmp_path / "engine.db")]
+    engine = processes.Process([*command, "--no-discovery"], environment, tmp_path / "engine.log")
+    app.start()
+    engine.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            wait_until(lambda: http.get("/health").status_code == 200, what="the engine")
+            wait_until(lambda: httpx.get(f"http://127.0.0.1:{app_port}/api/inngest").status_code == 200, what="app")
+            assert _apps(http) == []
+        # The engine says at start-up whether it looks for apps; with --no-discovery it does not.
+        logged = (tmp_path / "engine.log").read_text()
+        assert "Dashboard on" in logged and "looking for apps" not in logged and "found an app" not in logged
+    finally:
+        engine.stop()
+        app.stop()
+
+
+def _apps(http: httpx.Client) -> list[str]:
+    return [app["url"] for app in http.get("/v1/apps").json()["data"]]
+
+
+def _statuses(http: httpx.Client, event_id: str) -> list[str]:
+    return [run["status"] for run in http.get(f"/v1/events/{event_id}/runs").json()["data"]]

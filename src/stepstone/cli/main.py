@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from stepstone.cli.options import LOG_FORMAT, common, option, split_commas
 from stepstone.cli.stores import StoreOptions, open_store, schema_status, store_flags
 from stepstone.protocol import signing
 from stepstone.server.api.app import create_app
+from stepstone.server.apps import discovery
 from stepstone.server.core.passwords import DashboardPassword
 from stepstone.server.core.settings import EngineSettings
 from stepstone.server.engine import Engine
@@ -238,6 +241,13 @@ def _db_flag(default: str, what: str = "created if missing") -> Callable[[F], F]
     help="Restart the --app processes when a .py file under the current directory (or an app's package) "
     "changes, and sync them again at once; an app that fails waits for the next change.",
 )
+@option(
+    "no-discovery",
+    is_flag=True,
+    default=False,
+    help="Without -u or --app, the engine looks for apps on this machine (the usual development ports and "
+    "$PORT, at /api/inngest and the other SDK paths) until one is registered; this turns that off.",
+)
 def dev(
     host: str,
     port: int,
@@ -249,6 +259,7 @@ def dev(
     apps: tuple[str, ...],
     app_port: int,
     reload: bool,
+    no_discovery: bool,
     log_level: str,
     **options: Any,
 ) -> None:
@@ -263,6 +274,8 @@ def dev(
     engine_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     supervisor = Supervisor(apps, app_port, engine_url, reload=reload) if apps else None
     settings = _settings(True, sdk_urls, **options)  # the supervisor syncs the --app processes itself
+    if not (no_discovery or sdk_urls or apps):  # apps named: no need to look for them
+        settings = dataclasses.replace(settings, discovery_ports=discovery.ports(os.environ, exclude=[port]))
     store = _store_options(db, postgres_uri, postgres_pool_size, sqlite_synchronous)
     _serve(Served(host, port, store, settings, log_level), supervisor)
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from stepstone.protocol import config as wire
 from stepstone.protocol import events as wire_events
 from stepstone.protocol import opcodes
-from stepstone.server.apps import registration
+from stepstone.server.apps import discovery, registration
 from stepstone.server.apps.syncer import Syncer, normalize_url
 from stepstone.server.core import clock, observe, tracing
 from stepstone.server.core.errors import EngineError
@@ -173,6 +173,15 @@ class Engine:
         self._tasks.append(asyncio.create_task(self.worker.run(), name="stepstone-worker"))
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="stepstone-clock"))
         self._tasks.append(asyncio.create_task(self.syncer.run(), name="stepstone-syncer"))
+        if self.settings.dev and self.settings.discovery_ports:
+            log.info(
+                "no app named (-u, --app): looking for apps on 127.0.0.1 ports %s until one is registered "
+                "(--no-discovery turns this off)",
+                discovery.describe_ports(self.settings.discovery_ports),
+                extra={"action": "discovery.started"},
+            )
+            scan = discovery.Discovery(self.settings, self.transport, self.store, self.syncer)
+            self._tasks.append(asyncio.create_task(scan.run(), name="stepstone-discovery"))
         self._tasks.append(asyncio.create_task(self.store.listen(self.wake), name="stepstone-listen"))
         self._tasks.append(asyncio.create_task(retention.run_forever(self.executor), name="stepstone-retention"))
         self._tasks.append(asyncio.create_task(self.bulk.run_forever(), name="stepstone-bulk"))

@@ -12,6 +12,7 @@ changed is logged by `POST /fn/register`, which the app calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import orjson
@@ -56,24 +57,36 @@ class Syncer:
         self.urls = [normalize_url(url) for url in urls]
         self.errors: dict[str, str | None] = {}  # the last ping's problem per URL (None: synced)
         self.synced: set[str] = set()  # URLs synced at least once
+        self._added = asyncio.Event()
+
+    def add(self, url: str) -> None:
+        """Sync `url` from now on, as a `-u` URL (apps found by `apps.discovery`)."""
+        url = normalize_url(url)
+        if url not in self.urls:
+            self.urls.append(url)
+            self._added.set()
 
     async def run(self) -> None:
-        """Ping every URL each poll interval; retry a failing one sooner (0.25 s, doubling up to the interval)."""
+        """Ping every URL each poll interval; retry a failing one sooner (0.25 s, doubling up to the interval).
+        Without URLs, wait for one to be added."""
         interval = self.settings.sync_poll_interval.total_seconds()
         loop = asyncio.get_running_loop()
-        due = {url: loop.time() for url in self.urls}
-        failures = dict.fromkeys(self.urls, 0)
-        while self.urls:
-            for url in self.urls:
-                if loop.time() < due[url]:
+        due: dict[str, float] = {}
+        failures: dict[str, int] = {}
+        while True:
+            self._added.clear()
+            for url in list(self.urls):
+                if loop.time() < due.setdefault(url, loop.time()):
                     continue
                 if await self.ping(url) is None:
                     failures[url] = 0
                     due[url] = loop.time() + interval
                 else:
-                    failures[url] += 1
+                    failures[url] = failures.get(url, 0) + 1
                     due[url] = loop.time() + min(interval, 0.25 * 2 ** (failures[url] - 1))
-            await asyncio.sleep(max(0.05, min(due.values()) - loop.time()))
+            wait = max(0.05, min(due.values()) - loop.time()) if due else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._added.wait(), wait)
 
     async def ping(self, url: str, *, timeout: float = _PING_TIMEOUT_S) -> str | None:
         """PUT the app's serve URL; return the problem, or None when the app synced (within `timeout` s)."""

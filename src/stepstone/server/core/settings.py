@@ -44,6 +44,8 @@ class EngineSettings:
     app_request_timeout: timedelta = timedelta(hours=2)
     sync_poll_interval: timedelta = timedelta(seconds=5)
     sync_urls: tuple[str, ...] = ()
+    # dev: the local ports scanned for apps while none is registered (apps.discovery); empty: no scan
+    discovery_ports: tuple[int, ...] = ()
     drain_timeout: timedelta = timedelta(seconds=30)
     retention: timedelta | None = timedelta(days=30)  # None keeps everything
     retention_interval: timedelta = timedelta(minutes=10)
