@@ -18,6 +18,7 @@ import pytest
 
 import stepstone
 import stepstone.fastapi
+from stepstone.server.core.settings import Limits
 from tests.harness import Harness, eventually, free_socket
 
 
@@ -151,3 +152,14 @@ async def test_bad_signal_requests_are_refused_with_a_reason(setup: Setup) -> No
         answer = await http.post("/v1/signals", json=body)
         assert answer.status_code == 400, answer.text
         assert reason in answer.json()["error"]
+
+
+async def test_a_signal_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, limits=Limits(max_event_bytes=100))
+    await harness.start()
+    try:
+        answer = await harness.http.post("/v1/signals", json={"signal": "s", "data": "x" * 200})
+        assert answer.status_code == 413
+        assert answer.json()["error"] == "the signal's data is over the size limit of 100 bytes"
+    finally:
+        await harness.stop()

@@ -517,16 +517,23 @@ class InvokeRequest(BaseModel):
 )
 async def invoke_function(function_id: str, body: InvokeRequest, request: Request) -> Response:
     engine = engine_of(request)
-    try:
-        size = len(orjson.dumps(body.data))
-    except TypeError as err:  # a string with lone surrogates: JSON that is not UTF-8
-        return error(400, f"invalid request: data: {err}")
-    if size > engine.settings.limits.max_event_bytes:
-        return error(413, f"the event data is over the size limit of {engine.settings.limits.max_event_bytes} bytes")
+    if problem := data_problem(engine.settings.limits.max_event_bytes, body.data, "the event data"):
+        return problem
     invocation, dispatch = await engine.invoke(function_id, body.data)  # FunctionNotFoundError: 404
     answer = invocation_answer(invocation)
     answer.background = BackgroundTask(dispatch)  # the run starts once the answer is written
     return answer
+
+
+def data_problem(limit: int, data: Any, what: str) -> JSONAnswer | None:
+    """The 400 or 413 for a request's `data` that is not UTF-8 JSON or is over `limit` bytes as JSON, else None."""
+    try:
+        size = len(orjson.dumps(data))
+    except TypeError as err:  # a string with lone surrogates: JSON that is not UTF-8
+        return error(400, f"invalid request: data: {err}")
+    if size > limit:
+        return error(413, f"{what} is over the size limit of {limit} bytes")
+    return None
 
 
 def invocation_answer(invocation: Invocation) -> JSONAnswer:
@@ -562,12 +569,8 @@ async def send_signal(body: SignalRequest, request: Request) -> Response:
     engine = engine_of(request)
     if "\x00" in body.signal:
         return error(400, "invalid request: signal: contains a NUL character")
-    try:
-        size = len(orjson.dumps(body.data))
-    except TypeError as err:  # a string with lone surrogates: JSON that is not UTF-8
-        return error(400, f"invalid request: data: {err}")
-    if size > engine.settings.limits.max_event_bytes:
-        return error(413, f"the signal's data is over the size limit of {engine.settings.limits.max_event_bytes} bytes")
+    if problem := data_problem(engine.settings.limits.max_event_bytes, body.data, "the signal's data"):
+        return problem
     run_id = await engine.send_signal(body.signal, body.data)
     if run_id is None:
         return error(404, f"No signal found: no run waits for signal {body.signal!r}")
