@@ -17,6 +17,7 @@ def test_public_api() -> None:
         "ContextSync",
         "Debounce",
         "Event",
+        "FetchResponse",
         "Function",
         "Group",
         "GroupSync",

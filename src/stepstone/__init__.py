@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         TriggerEvent,
     )
     from stepstone.sdk.replay import ParallelMode
-    from stepstone.sdk.step import Signal, Step, StepSync
+    from stepstone.sdk.step import FetchResponse, Signal, Step, StepSync
 
 # Where each public name lives.
 _SOURCES = {
@@ -44,6 +44,7 @@ _SOURCES = {
     "ContextSync": "stepstone.sdk.context",
     "Debounce": "stepstone.sdk.options",
     "Event": "stepstone.protocol.events",
+    "FetchResponse": "stepstone.sdk.step",
     "Function": "stepstone.sdk.function",
     "Group": "stepstone.sdk.group",
     "GroupSync": "stepstone.sdk.group",
@@ -73,6 +74,7 @@ __all__ = [
     "ContextSync",
     "Debounce",
     "Event",
+    "FetchResponse",
     "Function",
     "Group",
     "GroupSync",

@@ -55,7 +55,12 @@ def database(mod: Module, fn: Durable) -> Iterator[Hit]:
         func = node.func
         if name in calls.DB_CONNECT:
             yield node, "STP004", f"`{name}()` opens a database connection outside a step"
-        elif isinstance(func, ast.Attribute) and func.attr in calls.DB_METHODS and db_receiver(func.value):
+        elif (
+            isinstance(func, ast.Attribute)
+            and func.attr in calls.DB_METHODS
+            and db_receiver(func.value)
+            and not fn.is_step(func.value)  # `ctx.step.fetch(...)`: a step, though `ctx` ends like `tx`
+        ):
             yield node, "STP004", f"`.{func.attr}()` queries the database outside a step"
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute) and func.value.attr == "objects":
             yield node, "STP004", f"`.objects.{func.attr}()` queries the database outside a step"

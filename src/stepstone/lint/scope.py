@@ -25,6 +25,7 @@ STEP_METHODS = frozenset(
         "invoke_by_id",
         "send_event",
         "infer",
+        "fetch",
     }
 )
 # Names a fragment uses without importing them (a docs snippet): read as the usual module or class.

@@ -7,6 +7,7 @@ happens (`replay.Replay.decide`); they differ only in awaiting. The executions (
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,28 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 Duration = int | timedelta | str
 OnConflict = Literal["fail", "replace"]
+
+
+@dataclass(frozen=True)
+class FetchResponse:
+    """What `step.fetch` returns: the answer the engine received, whatever its status."""
+
+    url: str
+    """The URL requested, without its query (credentials travel there)."""
+    status_code: int
+    headers: dict[str, str]
+    """Lower-case names."""
+    body: str | None
+    """The body as text; None for statuses that have none (204, 304, ...)."""
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx status."""
+        return 200 <= self.status_code < 300
+
+    def json(self) -> Any:
+        """The body parsed as JSON (None for no body); `ValueError` when it is not JSON."""
+        return json.loads(self.body) if self.body else None
 
 
 @dataclass(frozen=True)
@@ -104,6 +127,26 @@ class StepBase:
         call.opts = {"signal": signal, "timeout": _wire_duration(timeout), "conflict": on_conflict}
         return call
 
+    def _fetch_call(
+        self,
+        step_id: str,
+        url: str,
+        method: str,
+        headers: Mapping[str, str] | None,
+        body: str | None,
+        json_body: object,
+    ) -> StepCall:
+        given = dict(headers or {})
+        if json_body is not None:
+            if body is not None:
+                raise ValueError("give body= or json=, not both")
+            body = json.dumps(json_body)
+            if not any(name.lower() == "content-type" for name in given):
+                given["content-type"] = "application/json"
+        call = self._new(step_id, opcodes.Opcode.GATEWAY, None, _read_fetch)
+        call.opts = {"url": url, "method": method.upper(), "headers": given, "body": body}
+        return call
+
     def _invoke_call(
         self,
         step_id: str,
@@ -139,6 +182,19 @@ def _read_event(memo: Memo) -> Event | None:
     if memo.error is not None:
         raise replay.read_error(memo)
     return None if memo.data is None else Event.model_validate(memo.data)
+
+
+def _read_fetch(memo: Memo) -> FetchResponse:
+    if memo.error is not None:
+        raise replay.read_error(memo)
+    answer = memo.data if isinstance(memo.data, dict) else {}
+    headers = answer.get("headers") or {}
+    return FetchResponse(
+        url=str(answer.get("url", "")),
+        status_code=int(answer.get("status_code", 0)),
+        headers={str(name).lower(): str(value) for name, value in headers.items()},
+        body=answer.get("body"),
+    )
 
 
 def _read_signal(memo: Memo) -> Signal | None:
@@ -219,6 +275,26 @@ class Step(StepBase):
         result: Event | None = await self._runner.step(self._wait_call(step_id, event, timeout, if_exp))
         return result
 
+    async def fetch(
+        self,
+        step_id: str,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        body: str | None = None,
+        json: object = None,
+    ) -> FetchResponse:
+        """Have the engine make an HTTP request and store its answer: the app holds no process while the
+        other side takes its time, and a replay reads the stored answer instead of asking again.
+
+        Any status is an answer (check `.ok`); only no answer at all (unreachable, timed out) is a failed
+        attempt, retried as the function's retries allow, and then a `StepError`. `json=` sends that value
+        as JSON with `content-type: application/json`. The engine keeps no headers or query of the request.
+        """
+        result: FetchResponse = await self._runner.step(self._fetch_call(step_id, url, method, headers, body, json))
+        return result
+
     async def wait_for_signal(
         self, step_id: str, *, signal: str, timeout: Duration, on_conflict: OnConflict = "fail"
     ) -> Signal | None:
@@ -292,6 +368,20 @@ class StepSync(StepBase):
     def wait_for_event(self, step_id: str, *, event: str, timeout: Duration, if_exp: str | None = None) -> Event | None:
         """Wait for a matching event; None when `timeout` passes first."""
         result: Event | None = self._runner.step(self._wait_call(step_id, event, timeout, if_exp))
+        return result
+
+    def fetch(
+        self,
+        step_id: str,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        body: str | None = None,
+        json: object = None,
+    ) -> FetchResponse:
+        """Have the engine make an HTTP request and store its answer (see `Step.fetch`)."""
+        result: FetchResponse = self._runner.step(self._fetch_call(step_id, url, method, headers, body, json))
         return result
 
     def wait_for_signal(

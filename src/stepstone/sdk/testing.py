@@ -2,15 +2,16 @@
 
 The real execution code runs call after call, the way the engine would drive it: `step.run` outputs
 and sleeps are memoized automatically, planned steps are called one by one, and failed steps and
-function errors are retried up to the function's retries. `wait_for_event`, `wait_for_signal` and
-`invoke` need a stub (`step_stubs={"step-id": value}`, a signal's stub being its data;
-`testing.TIMEOUT` makes a wait time out), or `UnstubbedStepError` is raised. A stubbed `step.run`
-returns its stub without running.
+function errors are retried up to the function's retries. `wait_for_event`, `wait_for_signal`, `fetch`
+and `invoke` need a stub (`step_stubs={"step-id": value}`: a signal's stub is its data, a fetch's a
+`stepstone.FetchResponse`; `testing.TIMEOUT` makes a wait time out), or `UnstubbedStepError` is raised.
+A stubbed `step.run` returns its stub without running.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import inspect
 from collections import deque
@@ -144,6 +145,8 @@ def _stub_memo(kind: opcodes.Opcode, stub: object, op: dict[str, Any]) -> object
         return stub.model_dump(mode="json") if isinstance(stub, Event) else stub
     if kind is opcodes.Opcode.SLEEP:
         return None
+    if kind is opcodes.Opcode.GATEWAY and dataclasses.is_dataclass(stub) and not isinstance(stub, type):
+        return {"data": dataclasses.asdict(stub)}  # a `FetchResponse`
     return {"data": stub}
 
 

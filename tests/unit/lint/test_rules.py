@@ -144,6 +144,7 @@ NOT_FLAGGED = [
     ("STP002", "rng = random.Random(42)"),
     ("STP003", "timeout = httpx.Timeout(5)"),
     ("STP004", "rows = payload.execute"),
+    ("STP004", "answer = await ctx.step.fetch('rate', 'https://rates.example.com/eur-usd')"),
     ("STP004", "ctx.logger.info('query')"),
     ("STP006", "await ctx.step.sleep('nap', timedelta(seconds=1))"),
     ("STP008", "await ctx.step.run('a', lambda: 1)"),

@@ -82,6 +82,10 @@ def test_a_step_of_another_kind() -> None:
     # a planned step.run, a failed one and a retried one are all step.run
     assert check([stored("x", "StepPlanned", done=False)], ops=[op("x", "StepError")]) == []
     assert check([stored("x", "StepFailed")], used=[used("x")], completed=True) == []
+    # a step.fetch or step.ai that failed for good is stored as StepFailed too; a sleep never fails so
+    assert check([stored("x", "StepFailed")], used=[used("x", "Gateway")], completed=True) == []
+    assert check([stored("x", "StepFailed")], used=[used("x", "AIGateway")], completed=True) == []
+    assert [f.code for f in check([stored("x", "StepFailed")], used=[used("x", "Sleep")], completed=True)] == ["STP102"]
 
 
 def test_an_official_sdk_op_of_another_kind_than_the_stored_step() -> None:

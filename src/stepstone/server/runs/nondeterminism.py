@@ -56,6 +56,20 @@ def kind(op: str) -> str:
     return _KINDS.get(op, op)
 
 
+# A failed attempt or a step that failed for good is stored as `StepError` / `StepFailed` whatever made it
+# fail: a step.run's code, or the engine's request for a step.fetch or step.ai.
+_FAILABLE = frozenset({"step.run", "step.fetch", "step.ai"})
+
+
+def same_kind(stored_op: str, op: str) -> bool:
+    """Whether a stored step of `stored_op` and a step reached or reported as `op` are of one kind."""
+    if stored_op in ("StepFailed", "StepError"):
+        return kind(op) in _FAILABLE
+    if op in ("StepFailed", "StepError"):
+        return kind(stored_op) in _FAILABLE
+    return kind(stored_op) == kind(op)
+
+
 @dataclass(frozen=True)
 class Used:
     """A stored step as a call of Stepstone's SDK used it."""
@@ -167,7 +181,7 @@ class _Facts:
         found = []
         for entry in used:
             step = self.steps.get(entry.hashed_id)
-            if step is not None and kind(step.op) != kind(entry.op):
+            if step is not None and not same_kind(step.op, entry.op):
                 where = f" at {entry.at}" if entry.at else ""
                 what = (
                     f"the history has step {step.user_id!r} as a {kind(step.op)}, but the code reached it as a "
@@ -180,7 +194,7 @@ class _Facts:
         found = []
         for op in ops:
             step = self.steps.get(op.id)
-            if op.op in opcodes.NOT_STEPS or step is None or kind(step.op) == kind(str(op.op)):
+            if op.op in opcodes.NOT_STEPS or step is None or same_kind(step.op, str(op.op)):
                 continue
             what = (
                 f"the history has step {step.user_id!r} as a {kind(step.op)}, but the code now reports a "
