@@ -62,6 +62,8 @@ FLAGGED = [
     ("STP008", "ctx.step.run('a', lambda: 1)"),
     ("STP008", "step = ctx.step\nstep.sleep('nap', '1s')"),
     ("STP008", "ctx.step.send_event('s', stepstone.Event(name='x'))"),
+    ("STP008", "ctx.step.wait_for_signal('ok', signal='approve', timeout='1h')"),
+    ("STP008", "ctx.step.fetch('rate', 'https://rates.example.com/eur-usd')"),
     ("STP009", "asyncio.create_task(asyncio.sleep(0))"),
     ("STP009", "async def h() -> None:\n    asyncio.ensure_future(asyncio.sleep(0))\nawait ctx.step.run('a', h)"),
     ("STP010", "client.send(stepstone.Event(name='x'))"),
