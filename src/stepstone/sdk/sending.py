@@ -32,14 +32,21 @@ def send_flow(settings: Settings, events: wire_events.Event | list[wire_events.E
         headers={**transport.sdk_headers(env=settings.env), headers.EVENT_ID_SEED: wire_events.new_seed(now_ms)},
         body=json.dumps([_payload(event, now_ms) for event in batch]).encode(),
     )
+    reply = yield from _answered(call, [])  # the event key is in the URL
+    return _ids(reply)
+
+
+def _answered(call: transport.HttpCall, keys: list[str | None]) -> transport.Flow[transport.Reply]:
+    """Make `call` (with the first of `keys`, then the fallback on 401/403) until an answer under 500 comes,
+    `MAX_SEND_ATTEMPTS` times at most with backoff; the last reply."""
     reply: transport.Reply = None
     for attempt in range(MAX_SEND_ATTEMPTS):
         if attempt:
             yield transport.Pause(transport.backoff(attempt - 1))
-        reply = yield call
+        reply = yield from transport.authed(call, keys)
         if isinstance(reply, transport.HttpReply) and reply.status_code < 500:
             break
-    return _ids(reply)
+    return reply
 
 
 def signal_flow(settings: Settings, signal: str, data: object) -> transport.Flow[str | None]:
@@ -52,14 +59,7 @@ def signal_flow(settings: Settings, signal: str, data: object) -> transport.Flow
         headers={**transport.sdk_headers(env=settings.env), headers.CONTENT_TYPE: "application/json"},
         body=json.dumps({"signal": signal, "data": data}).encode(),
     )
-    keys = [settings.signing_key, settings.signing_key_fallback]
-    reply: transport.Reply = None
-    for attempt in range(MAX_SEND_ATTEMPTS):
-        if attempt:
-            yield transport.Pause(transport.backoff(attempt - 1))
-        reply = yield from transport.authed(call, keys)
-        if isinstance(reply, transport.HttpReply) and reply.status_code < 500:
-            break
+    reply = yield from _answered(call, [settings.signing_key, settings.signing_key_fallback])
     return _signalled_run(reply)
 
 
@@ -72,10 +72,11 @@ def _signalled_run(reply: transport.Reply) -> str | None:
         body = reply.json()
     except ValueError:
         body = None
-    if reply.status_code >= 400 or not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+    data = body.get("data") if isinstance(body, dict) else None
+    if reply.status_code >= 400 or not isinstance(data, dict) or not data.get("run_id"):
         detail = body.get("error") if isinstance(body, dict) and body.get("error") else reply.text[:200]
         raise errors.SendSignalError(f"the engine answered {reply.status_code}: {detail}")
-    return str(body["data"].get("run_id")) or None
+    return str(data["run_id"])
 
 
 def _missing_event_key(settings: Settings) -> str:

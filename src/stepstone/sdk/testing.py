@@ -24,6 +24,7 @@ from stepstone.protocol import opcodes
 from stepstone.protocol.events import Event
 from stepstone.sdk import errors, execution, execution_async, execution_sync, outcomes
 from stepstone.sdk.function import Function
+from stepstone.sdk.step import FetchResponse
 
 DEFAULT_RETRIES = 4
 MAX_CALLS = 1000
@@ -145,8 +146,8 @@ def _stub_memo(kind: opcodes.Opcode, stub: object, op: dict[str, Any]) -> object
         return stub.model_dump(mode="json") if isinstance(stub, Event) else stub
     if kind is opcodes.Opcode.SLEEP:
         return None
-    if kind is opcodes.Opcode.GATEWAY and dataclasses.is_dataclass(stub) and not isinstance(stub, type):
-        return {"data": dataclasses.asdict(stub)}  # a `FetchResponse`
+    if isinstance(stub, FetchResponse):
+        return {"data": dataclasses.asdict(stub)}
     return {"data": stub}
 
 

@@ -165,29 +165,30 @@ async def carry_out(
     """Make the request `op` asks for: the op with the answer as `data`, or a failed step op; and what was
     done, for the observers (its URL without query: no credentials)."""
     opts = op.opts or {}
-    url, method, status = str(opts.get("url") or ""), str(opts.get("method") or "POST"), None
+    ai = op.op == opcodes.Opcode.AI_GATEWAY
+    url, method, status = str(opts.get("url") or ""), "POST" if ai else str(opts.get("method") or "GET"), None
     started = time.perf_counter()
     try:
-        request = ai_request(opts) if op.op == opcodes.Opcode.AI_GATEWAY else fetch_request(opts)
+        request = ai_request(opts) if ai else fetch_request(opts)
         url, method = request.url, request.method
         try:
             response = await transport.request(
                 request.method, request.url, request.body, request.headers, timeout=timeout, max_bytes=max_bytes
             )
         except TransportError as err:
-            name = "AIGatewayError" if op.op == opcodes.Opcode.AI_GATEWAY else "GatewayError"
+            name = "AIGatewayError" if ai else "GatewayError"
             raise GatewayError(name, _transport_message(err, url)) from None
         status = response.status
-        data = ai_result(url, response) if op.op == opcodes.Opcode.AI_GATEWAY else fetch_result(url, response)
+        data = ai_result(url, response) if ai else fetch_result(url, response)
         done, problem = op.model_copy(update={"data": data, "opts": None}), None  # the credentials go no further
     except GatewayError as err:
         failed = opcodes.Opcode.STEP_ERROR if err.retryable else opcodes.Opcode.STEP_FAILED
         error = opcodes.ErrorBody(name=err.name, message=str(err))
         done, problem = op.model_copy(update={"op": failed, "error": error, "opts": None}), f"{err.name}: {err}"
-    kind = "ai" if op.op == opcodes.Opcode.AI_GATEWAY else "fetch"
     seconds = time.perf_counter() - started
     shown = shown_url(url) if url else ""
-    return done, EngineRequest(op.user_id, op.id, kind, method, shown, status, problem, started, seconds)
+    kind = "ai" if ai else "fetch"
+    return done, EngineRequest(op.user_id, op.id, kind, method.upper(), shown, status, problem, started, seconds)
 
 
 async def carry_out_all(
